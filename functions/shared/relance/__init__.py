@@ -1,0 +1,1 @@
+"""Relance: keeps a business's unpaid invoices from turning into losses."""

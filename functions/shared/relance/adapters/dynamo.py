@@ -1,0 +1,496 @@
+"""The one DynamoDB table: items in, domain objects out. No business decisions here.
+
+Access patterns and keys: docs/architecture/access-patterns.md; key strings: adapters/keys.py.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from relance.adapters import keys
+from relance.adapters.aws import client
+from relance.domain.invoices import Invoice
+from relance.domain.money import Money
+from relance.domain.parties import Creditor, Debtor, PartyKind
+from relance.services.accounts import DebtorAccount
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+
+
+def _to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SERIALIZER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in plain.items()}
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+# --- item mapping -------------------------------------------------------------------------------
+
+
+def creditor_item(creditor: Creditor) -> dict[str, Any]:
+    return {
+        **keys.creditor_key(creditor.creditor_id),
+        "entity": "creditor",
+        "creditor_id": creditor.creditor_id,
+        "legal_name": creditor.legal_name,
+        "siren": creditor.siren,
+        "timezone": creditor.timezone,
+        "country": creditor.country,
+        "subdivision": creditor.subdivision,
+        "language": creditor.language,
+        "policy_id": creditor.policy_id,
+        "contact_email": creditor.contact_email,
+        "contact_phone": creditor.contact_phone,
+        "address": creditor.address,
+    }
+
+
+def creditor_from(item: dict[str, Any]) -> Creditor:
+    return Creditor(
+        creditor_id=item["creditor_id"],
+        legal_name=item["legal_name"],
+        siren=item.get("siren"),
+        timezone=item.get("timezone", "Europe/Paris"),
+        country=item.get("country", "FR"),
+        subdivision=item.get("subdivision"),
+        language=item.get("language", "fr"),
+        policy_id=item.get("policy_id", "fr-b2b"),
+        contact_email=item.get("contact_email"),
+        contact_phone=item.get("contact_phone"),
+        address=item.get("address"),
+    )
+
+
+def debtor_item(debtor: Debtor) -> dict[str, Any]:
+    return {
+        **keys.debtor_key(debtor.creditor_id, debtor.debtor_id),
+        "entity": "debtor",
+        "creditor_id": debtor.creditor_id,
+        "debtor_id": debtor.debtor_id,
+        "name": debtor.name,
+        "kind": debtor.kind.value,
+        "company_id": debtor.company_id,
+        "emails": list(debtor.emails) or None,
+        "phone": debtor.phone,
+        "language": debtor.language,
+        "link_version": debtor.link_version,
+    }
+
+
+def debtor_from(item: dict[str, Any]) -> Debtor:
+    return Debtor(
+        creditor_id=item["creditor_id"],
+        debtor_id=item["debtor_id"],
+        name=item["name"],
+        kind=PartyKind(item.get("kind", "business")),
+        company_id=item.get("company_id"),
+        emails=tuple(item.get("emails") or ()),
+        phone=item.get("phone"),
+        language=item.get("language", "fr"),
+        link_version=int(item.get("link_version", 1)),
+    )
+
+
+def _next_action_keys(invoice: Invoice) -> dict[str, str]:
+    if invoice.next_action_on is None:
+        return {}
+    return {
+        "GSI1PK": keys.next_action_pk(invoice.creditor_id),
+        "GSI1SK": keys.next_action_sk(invoice.next_action_on, invoice.debtor_id, invoice.number),
+    }
+
+
+def invoice_item(invoice: Invoice) -> dict[str, Any]:
+    return {
+        **keys.invoice_key(invoice.creditor_id, invoice.debtor_id, invoice.number),
+        **_next_action_keys(invoice),
+        "entity": "invoice",
+        "creditor_id": invoice.creditor_id,
+        "debtor_id": invoice.debtor_id,
+        "number": invoice.number,
+        "issued_on": invoice.issued_on.isoformat(),
+        "due_on": invoice.due_on.isoformat(),
+        "currency": invoice.currency,
+        "total_minor": invoice.total.minor,
+        "paid_minor": invoice.paid.minor,
+        "steps_done": invoice.steps_done,
+        "last_step_on": invoice.last_step_on.isoformat() if invoice.last_step_on else None,
+        "next_action_on": invoice.next_action_on.isoformat() if invoice.next_action_on else None,
+        "version": invoice.version,
+    }
+
+
+def invoice_from(item: dict[str, Any]) -> Invoice:
+    currency = item["currency"]
+    return Invoice(
+        creditor_id=item["creditor_id"],
+        debtor_id=item["debtor_id"],
+        number=item["number"],
+        issued_on=date.fromisoformat(item["issued_on"]),
+        due_on=date.fromisoformat(item["due_on"]),
+        total=Money(int(item["total_minor"]), currency),
+        paid=Money(int(item["paid_minor"]), currency),
+        steps_done=int(item.get("steps_done", 0)),
+        last_step_on=_day(item.get("last_step_on")),
+        next_action_on=_day(item.get("next_action_on")),
+        version=int(item.get("version", 0)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DueInvoice:
+    """An entry of the sparse next-action index."""
+
+    debtor_id: str
+    number: str
+    next_action_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """The contact of a debtor on a business day: reserved before sending, completed after."""
+
+    creditor_id: str
+    debtor_id: str
+    business_date: date
+    status: str  # "pending" until the mail is accepted by SES, then "sent"
+    step: str
+    message_id: str | None = None
+
+
+class VersionConflict(Exception):
+    """Another writer changed an item between our read and our write; read again and retry."""
+
+
+class DynamoStore:
+    """Reads and writes Relance's items in one table."""
+
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = dynamodb or client("dynamodb")
+
+    # --- creditors ------------------------------------------------------------------------------
+
+    def put_creditor(self, creditor: Creditor) -> None:
+        self._client.put_item(TableName=self.table_name, Item=_to_dynamo(creditor_item(creditor)))
+
+    def get_creditor(self, creditor_id: str) -> Creditor | None:
+        response = self._client.get_item(
+            TableName=self.table_name, Key=_to_dynamo(keys.creditor_key(creditor_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return creditor_from(_from_dynamo(item)) if item else None
+
+    def list_creditors(self) -> list[Creditor]:
+        """AP0: every creditor, from one partition."""
+        return [
+            creditor_from(item)
+            for item in self._query(
+                KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": keys.CREDITORS_PK}}
+            )
+        ]
+
+    # --- debtors and their accounts -------------------------------------------------------------
+
+    def debtor_account(self, creditor_id: str, debtor_id: str) -> DebtorAccount | None:
+        """AP1: a debtor's profile and invoices, one Query on their partition."""
+        creditor = self.get_creditor(creditor_id)
+        if creditor is None:
+            return None
+        debtor, invoices = self.debtor_with_invoices(creditor_id, debtor_id)
+        if debtor is None:
+            return None
+        return DebtorAccount(creditor, debtor, tuple(invoices))
+
+    def debtor_with_invoices(self, creditor_id: str, debtor_id: str) -> tuple[Debtor | None, list[Invoice]]:
+        """The debtor's profile and every invoice (SK >= "DEBTOR" skips contacts and audit)."""
+        debtor: Debtor | None = None
+        invoices: list[Invoice] = []
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND SK >= :sk",
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
+                ":sk": {"S": keys.DEBTOR_SK},
+            },
+            ConsistentRead=True,
+        ):
+            if item.get("entity") == "debtor":
+                debtor = debtor_from(item)
+            elif item.get("entity") == "invoice":
+                invoices.append(invoice_from(item))
+        return debtor, invoices
+
+    def get_debtors(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
+        items = self._batch_get([keys.debtor_key(creditor_id, d) for d in set(debtor_ids)])
+        return {item["debtor_id"]: debtor_from(item) for item in items}
+
+    def put_debtor(self, debtor: Debtor) -> None:
+        self._client.put_item(TableName=self.table_name, Item=_to_dynamo(debtor_item(debtor)))
+
+    # --- invoices -------------------------------------------------------------------------------
+
+    def invoice_owners(self, creditor_id: str, numbers: Iterable[str]) -> dict[str, str]:
+        """Which debtor holds each of these invoice numbers (absent: a new invoice)."""
+        items = self._batch_get([keys.invoice_number_key(creditor_id, n) for n in set(numbers)])
+        return {item["SK"]: item["debtor_id"] for item in items}
+
+    def get_invoices(self, creditor_id: str, refs: Iterable[tuple[str, str]]) -> dict[str, Invoice]:
+        """Invoices by (debtor_id, number), keyed by number."""
+        items = self._batch_get([keys.invoice_key(creditor_id, d, n) for d, n in set(refs)])
+        return {item["number"]: invoice_from(item) for item in items}
+
+    def put_new_invoices(self, invoices: list[Invoice], debtors: list[Debtor]) -> None:
+        """Store new invoices with their number registry entries, and new or changed debtors, batched."""
+        items: list[dict[str, Any]] = [debtor_item(d) for d in debtors]
+        for invoice in invoices:
+            items.append(invoice_item(invoice))
+            items.append(
+                {**keys.invoice_number_key(invoice.creditor_id, invoice.number), "debtor_id": invoice.debtor_id}
+            )
+        self._batch_put(items)
+
+    def update_invoice(self, invoice: Invoice) -> Invoice:
+        """Write `invoice` if nobody changed it since it was read (its `version`); VersionConflict otherwise."""
+        stored = _replace_version(invoice, invoice.version + 1)
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_to_dynamo(invoice_item(stored)),
+                ConditionExpression="attribute_exists(PK) AND version = :v",
+                ExpressionAttributeValues={":v": {"N": str(invoice.version)}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise VersionConflict(invoice.number) from exc
+        return stored
+
+    def due_invoices(self, creditor_id: str, day: date, counter: list[int] | None = None) -> Iterator[DueInvoice]:
+        """AP2: invoices with an action planned on or before `day`, from the sparse index."""
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK <= :upto",
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.next_action_pk(creditor_id)},
+                ":upto": {"S": keys.next_action_upper_bound(day)},
+            },
+        ):
+            if counter is not None:
+                counter[0] += page.get("ScannedCount", 0)
+            for raw in page.get("Items", []):
+                item = _from_dynamo(raw)
+                yield DueInvoice(item["debtor_id"], item["number"], date.fromisoformat(item["next_action_on"]))
+
+    # --- contacts -------------------------------------------------------------------------------
+
+    def reserve_contact(self, creditor_id: str, debtor_id: str, day: date, step: str, now: datetime) -> ContactRecord:
+        """Claim the debtor's one contact of `day`; returns the record already there if it exists.
+
+        A "pending" record means an earlier attempt claimed the day but its mail was not
+        confirmed; the caller may send it. A "sent" record means the day's contact is done.
+        """
+        key = {"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.contact_sk(day)}
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_to_dynamo(
+                    {
+                        **key,
+                        "entity": "contact",
+                        "creditor_id": creditor_id,
+                        "debtor_id": debtor_id,
+                        "business_date": day.isoformat(),
+                        "status": "pending",
+                        "step": step,
+                        "reserved_at": now.isoformat(),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            existing = _from_dynamo(
+                self._client.get_item(TableName=self.table_name, Key=_to_dynamo(key), ConsistentRead=True)["Item"]
+            )
+            return ContactRecord(
+                creditor_id, debtor_id, day, existing["status"], existing["step"], existing.get("message_id")
+            )
+        return ContactRecord(creditor_id, debtor_id, day, "pending", step)
+
+    def complete_contact(
+        self,
+        contact: ContactRecord,
+        *,
+        message_id: str,
+        invoices: list[Invoice],
+        listed: list[str],
+        totals: dict[str, int],
+        audit: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """In one transaction: the contact marked sent, the invoices moved on, the audit event added.
+
+        Raises VersionConflict when an invoice changed since it was read (an import or a payment).
+        """
+        pk = keys.debtor_pk(contact.creditor_id, contact.debtor_id)
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _to_dynamo({"PK": pk, "SK": keys.contact_sk(contact.business_date)}),
+                    "UpdateExpression": "SET #s = :sent, message_id = :m, sent_at = :t, invoices = :inv, totals = :tot",
+                    "ConditionExpression": "#s = :pending",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": _to_dynamo(
+                        {
+                            ":sent": "sent",
+                            ":pending": "pending",
+                            ":m": message_id,
+                            ":t": now.isoformat(),
+                            ":inv": listed,
+                            ":tot": totals,
+                        }
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _to_dynamo(
+                        {
+                            "PK": pk,
+                            "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
+                            "entity": "audit",
+                            "creditor_id": contact.creditor_id,
+                            "debtor_id": contact.debtor_id,
+                            "at": now.isoformat(),
+                            **audit,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        for invoice in invoices:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _to_dynamo(invoice_item(_replace_version(invoice, invoice.version + 1))),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(invoice.version)}},
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons[2:]:
+                raise VersionConflict(",".join(i.number for i in invoices)) from exc
+            raise
+
+    def claim_link_mail(self, creditor_id: str, debtor_id: str, window_start: datetime) -> bool:
+        """Claim the debtor's one "new link" mail of this window; False if already claimed."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_to_dynamo(
+                    {
+                        "PK": keys.debtor_pk(creditor_id, debtor_id),
+                        "SK": keys.link_mail_sk(window_start),
+                        "entity": "link_mail",
+                        "at": window_start.isoformat(),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def contacts_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]:
+        """Every contact record of a debtor, oldest first."""
+        return list(
+            self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
+                    ":sk": {"S": "CONTACT#"},
+                },
+            )
+        )
+
+    def audit_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]:
+        """AP4: the audit trail of a debtor, oldest first."""
+        return list(
+            self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
+                    ":sk": {"S": "AUDIT#"},
+                },
+            )
+        )
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(TableName=self.table_name, **kwargs):
+            for item in page.get("Items", []):
+                yield _from_dynamo(item)
+
+    def _batch_get(self, key_list: list[dict[str, str]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(key_list), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {"Keys": [_to_dynamo(k) for k in key_list[start : start + BATCH_GET_LIMIT]]}
+            }
+            attempt = 0
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                found.extend(_from_dynamo(item) for item in response.get("Responses", {}).get(self.table_name, []))
+                pending = response.get("UnprocessedKeys") or {}
+                attempt = _backoff(attempt) if pending else attempt
+        return found
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            requests = [{"PutRequest": {"Item": _to_dynamo(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]
+            pending: dict[str, Any] = {self.table_name: requests}
+            attempt = 0
+            while pending:
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                attempt = _backoff(attempt) if pending else attempt
+
+
+def _backoff(attempt: int) -> int:
+    """Sleep before retrying unprocessed batch items (DynamoDB asks for exponential backoff)."""
+    if attempt >= 8:
+        raise RuntimeError("DynamoDB kept returning unprocessed items after 8 retries")
+    time.sleep(min(0.05 * 2**attempt, 2.0))
+    return attempt + 1
+
+
+def _replace_version(invoice: Invoice, version: int) -> Invoice:
+    from dataclasses import replace
+
+    return replace(invoice, version=version)

@@ -1,0 +1,114 @@
+"""Business failures: each names a fact the user can act on, with a stable code and its parameters."""
+
+from __future__ import annotations
+
+
+class RelanceError(Exception):
+    """Base of every business failure; `code` is stable, `params` feed the translated message."""
+
+    code = "error"
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.params = params
+
+
+class InvalidAmount(RelanceError):
+    code = "money.invalid_amount"
+
+
+class CurrencyMismatch(RelanceError):
+    code = "money.currency_mismatch"
+
+
+class UnknownCreditor(RelanceError):
+    code = "creditor.unknown"
+
+
+class UnknownDebtor(RelanceError):
+    code = "debtor.unknown"
+
+
+class LinkInvalid(RelanceError):
+    code = "link.invalid"
+
+
+class LinkExpired(RelanceError):
+    code = "link.expired"
+
+
+class InvalidImportFile(RelanceError):
+    """The file as a whole cannot be read (not a single row could be trusted)."""
+
+    code = "import.invalid_file"
+
+
+# Late-payment law (issue 4): rates, jurisdictions, payment terms.
+
+
+class MissingRate(RelanceError):
+    """A calculation needs a published rate that the rates file does not hold (convention C11)."""
+
+    code = "rates.missing"
+
+
+class InvalidRatesFile(RelanceError):
+    """The rates file or the jurisdiction rules cannot be read as valid data."""
+
+    code = "rates.invalid_file"
+
+
+class UnknownJurisdiction(RelanceError):
+    code = "late_fees.unknown_jurisdiction"
+
+
+class ClaimNotCovered(RelanceError):
+    """The jurisdiction's late-payment law does not cover this kind of creditor and debtor."""
+
+    code = "late_fees.not_covered"
+
+
+class InvalidLateFeeClaim(RelanceError):
+    """The claim's own facts contradict each other (overpaid, bad party kind, negative rate)."""
+
+    code = "late_fees.invalid_claim"
+
+
+class FormalNoticeRequired(RelanceError):
+    """Interest under this rule starts only from a formal notice (mise en demeure), and none is given."""
+
+    code = "late_fees.formal_notice_required"
+
+
+class ContractRateNotAllowed(RelanceError):
+    code = "late_fees.contract_rate_not_allowed"
+
+
+class RecoveryFeeUndefined(RelanceError):
+    """The rules define no fixed recovery fee in the invoice currency."""
+
+    code = "late_fees.recovery_fee_undefined"
+
+
+class RuleNotModelled(RelanceError):
+    """The law asks for something Relance does not compute (e.g. yearly capitalisation)."""
+
+    code = "late_fees.rule_not_modelled"
+
+
+class InvalidAllocation(RelanceError):
+    code = "payments.invalid_allocation"
+
+
+class UnknownTermsRule(RelanceError):
+    code = "terms.unknown_rule"
+
+
+class InvalidField(RelanceError):
+    """One cell of an import cannot be used; `defect` names the rule it breaks (e.g. "invalid_siren")."""
+
+    code = "import.invalid_field"
+
+    def __init__(self, defect: str, message: str, **params: object) -> None:
+        super().__init__(message, defect=defect, **params)
+        self.defect = defect

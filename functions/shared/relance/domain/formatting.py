@@ -1,0 +1,28 @@
+"""Money and dates for a reader, per locale (Babel). Pure: the locale is passed in."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date as _format_date
+from babel.numbers import format_currency
+
+from relance.domain.money import Money
+
+SUPPORTED_LANGUAGES = ("fr", "en")
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def babel_locale(language: str) -> str:
+    """The Babel locale used for a person who reads `language` (fr → fr_FR, en → en_GB)."""
+    return _LOCALES.get(language, language if "_" in language else "fr_FR")
+
+
+def format_money(amount: Money, language: str) -> str:
+    """`12 345,67 €` in French, `€12,345.67` in English."""
+    return format_currency(amount.to_decimal(), amount.currency, locale=babel_locale(language))
+
+
+def format_day(day: date, language: str, style: str = "medium") -> str:
+    """A date as the reader writes it: `23 nov. 2026` / `23 Nov 2026`."""
+    return _format_date(day, format=style, locale=babel_locale(language))

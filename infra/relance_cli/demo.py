@@ -1,0 +1,152 @@
+"""`make demo`: moto server + the stack from template.yaml + a French export + the portal, until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+from relance_cli.local_stack import DEFAULT_STACK_FILE, REPO_ROOT
+
+DEMO_EXPORT = Path(__file__).parent / "demo_data" / "invoices_fr_excel.csv"
+DEMO_CREDITOR = "demo"
+_FR_DATE = re.compile(rb"\b(\d{2})/(\d{2})/(\d{4})\b")
+LEAD_DAYS = 30  # the newest invoice falls due this many days after the demo day
+
+
+def shifted_export(source: bytes, as_of: date) -> bytes:
+    """The export with every dd/mm/yyyy date moved so that its latest due date is `as_of` + 30 days.
+
+    The fixture's dates lie in 2025; shifted, a new user sees invoices not yet due, just late and
+    long late, rather than a year of arrears.
+    """
+    dates = [date(int(y), int(m), int(d)) for d, m, y in _FR_DATE.findall(source)]
+    shift = as_of + timedelta(days=LEAD_DAYS) - max(dates)
+
+    def move(match: re.Match[bytes]) -> bytes:
+        day = date(int(match[3]), int(match[2]), int(match[1])) + shift
+        return day.strftime("%d/%m/%Y").encode()
+
+    return _FR_DATE.sub(move, source)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_for(url: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - local moto server
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"moto server did not answer at {url} within {seconds:.0f} s")
+
+
+def _relance(*args: str) -> None:
+    from relance_cli.main import main
+
+    code = main(["--stack-file", str(DEFAULT_STACK_FILE), *args])
+    if code != 0:
+        raise RuntimeError(f"`relance {' '.join(args)}` failed with exit code {code}")
+
+
+def _last_business_day(day: date) -> date:
+    from relance.adapters.calendars import closed_days
+    from relance.domain.calendar import is_business_day
+
+    closed = closed_days("FR")
+    while not is_business_day(day, closed):
+        day -= timedelta(days=1)
+    return day
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None) -> int:
+    """Start everything, seed it, print a link and the outbox, serve the portal until Ctrl-C."""
+    for wanted in (port, moto_port):
+        if not _free(wanted):
+            print(f"relance demo: port {wanted} is in use; stop what uses it or pass --port/--moto-port", file=sys.stderr)
+            return 2
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = subprocess.Popen(  # noqa: S603 - our own interpreter running moto
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        _wait_for(f"{endpoint}/moto-api/")
+        print(f"moto server on {endpoint}")
+        _relance("stack", "provision", "--endpoint-url", endpoint)
+        _relance("creditor", "add", DEMO_CREDITOR, "--name", "Atelier Démo Relance SAS", "--siren", "000000018",
+                 "--email", "compta@atelier-demo.example.fr", "--phone", "01 99 00 00 00",
+                 "--address", "1 rue de l'Exemple, 75001 Paris")
+        day = date.fromisoformat(as_of) if as_of else _last_business_day(date.today())
+        with tempfile.TemporaryDirectory() as folder:
+            export = Path(folder, "invoices_fr_excel_shifted.csv")
+            export.write_bytes(shifted_export(DEMO_EXPORT.read_bytes(), day))
+            print(f"Importing {DEMO_EXPORT.name} with its dates moved around {day.isoformat()}")
+            _relance("import", str(export), "--creditor", DEMO_CREDITOR)
+        _relance("run-day", "--date", day.isoformat())
+        debtor_id = _a_reminded_debtor()
+        print("\nA debtor's personal link (open it in a browser):")
+        _relance("link", debtor_id, "--creditor", DEMO_CREDITOR)
+        print("\nOutbox:")
+        _relance("outbox", "--limit", "10")
+        return _serve_portal(port)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        os.killpg(moto.pid, signal.SIGTERM)
+        try:
+            moto.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(moto.pid, signal.SIGKILL)
+            moto.wait()
+        print("\nDemo stopped: moto server and portal are down.")
+
+
+def _a_reminded_debtor() -> str:
+    from relance_cli.local_stack import apply_stack_file
+    from relance_cli.outbox import read_outbox
+
+    stack = apply_stack_file(DEFAULT_STACK_FILE)
+    assert stack is not None
+    for mail in read_outbox(stack["endpoint_url"], stack["region"]):
+        if mail.reminder_id:
+            return mail.reminder_id.split(":")[1]
+    raise RuntimeError("the demo day sent no reminder; is the export empty?")
+
+
+def _serve_portal(port: int) -> int:
+    from werkzeug.serving import make_server
+
+    from relance_portal import create_app
+
+    app = create_app({"SESSION_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    print(f"\nPortal on http://127.0.0.1:{port}/ (Ctrl-C stops the demo)")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(REPO_ROOT)
+    sys.exit(run())

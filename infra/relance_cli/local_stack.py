@@ -1,0 +1,292 @@
+"""The local stack: moto provisioned from template.yaml's own resources, so nothing can drift.
+
+The template is parsed (CloudFormation short tags included), each data resource it declares is
+created on moto, and each function's environment is resolved the way CloudFormation would.
+The result is written to `.relance/stack.json`, which the `relance` command reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from relance.adapters.aws import client
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_STACK_FILE = REPO_ROOT / ".relance" / "stack.json"
+ACCOUNT_ID = "123456789012"  # moto's default account
+LOCAL_PARAMETERS = {"Stage": "local", "SenderAddress": "relances@example.com", "PortalBaseUrl": "http://127.0.0.1:8000"}
+
+# Resources the local stack runs as in-process code rather than creating on moto.
+RUN_IN_PROCESS = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi"}
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub…) into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml as plain data, intrinsic functions in their long form."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class LocalStack:
+    """What was created, and each function's resolved environment."""
+
+    region: str
+    endpoint_url: str | None
+    parameters: dict[str, str]
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
+    arns: dict[str, str] = field(default_factory=dict)
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """Every function's variables merged (they agree where they overlap): what the CLI runs with."""
+        merged: dict[str, str] = {}
+        for variables in self.environments.values():
+            merged.update(variables)
+        merged.pop("POWERTOOLS_SERVICE_NAME", None)
+        return merged
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "parameters": self.parameters,
+            "resources": self.physical,
+            "environments": self.environments,
+        }
+
+
+class _Resolver:
+    def __init__(self, template: dict[str, Any], stack: LocalStack) -> None:
+        self.template = template
+        self.stack = stack
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (name, value), = node.items()
+            if name == "Ref":
+                return self._ref(value)
+            if name == "Fn::GetAtt":
+                return self._get_att(*value)
+            if name == "Fn::Sub":
+                return self._sub(value)
+            if name == "Fn::If":
+                condition, yes, no = value
+                return self.resolve(yes if self.condition(condition) else no)
+            if name == "Fn::Equals":
+                left, right = (self.resolve(v) for v in value)
+                return left == right
+        return {k: self.resolve(v) for k, v in node.items()}
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template.get("Conditions", {})[name]))
+
+    def _ref(self, name: str) -> str:
+        pseudo = {"AWS::Region": self.stack.region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.stack.parameters:
+            return self.stack.parameters[name]
+        if name in self.stack.physical:
+            return self.stack.physical[name]
+        raise KeyError(name)
+
+    def _get_att(self, name: str, attribute: str) -> str:
+        if attribute == "Arn" and name in self.stack.arns:
+            return self.stack.arns[name]
+        raise KeyError(f"{name}.{attribute}")
+
+    def _sub(self, value: Any) -> str:
+        text, variables = (value, {}) if isinstance(value, str) else (value[0], self.resolve(value[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token in variables:
+                return str(variables[token])
+            if "." in token:
+                return self._get_att(*token.split(".", 1))
+            return self._ref(token)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def _physical_name(stack: LocalStack, logical_id: str) -> str:
+    return f"relance-{stack.parameters['Stage']}-{logical_id}"
+
+
+def _create_table(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("TableName") or _physical_name(stack, logical_id)
+    dynamodb = client("dynamodb")
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    existing = dynamodb.list_tables()["TableNames"]
+    if name not in existing:
+        dynamodb.create_table(**kwargs)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+        )
+    stack.physical[logical_id] = name
+    stack.arns[logical_id] = f"arn:aws:dynamodb:{stack.region}:{ACCOUNT_ID}:table/{name}"
+
+
+def _create_queue(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("QueueName") or _physical_name(stack, logical_id)
+    attributes: dict[str, str] = {}
+    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+        if key in props:
+            attributes[key] = str(props[key])
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    url = client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    stack.physical[logical_id] = url
+    stack.arns[logical_id] = f"arn:aws:sqs:{stack.region}:{ACCOUNT_ID}:{name}"
+
+
+def _create_secret(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("Name") or _physical_name(stack, logical_id)
+    manager = client("secretsmanager")
+    try:
+        arn = manager.describe_secret(SecretId=name)["ARN"]
+    except manager.exceptions.ResourceNotFoundException:
+        length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 64))
+        arn = manager.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])["ARN"]
+    stack.physical[logical_id] = arn
+    stack.arns[logical_id] = arn
+
+
+def _create_configuration_set(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("Name") or _physical_name(stack, logical_id)
+    ses = client("ses")
+    existing = [c["Name"] for c in ses.list_configuration_sets().get("ConfigurationSets", [])]
+    if name not in existing:
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+    stack.physical[logical_id] = name
+
+
+def _create_bucket(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = (props.get("BucketName") or _physical_name(stack, logical_id)).lower()
+    s3 = client("s3")
+    if name not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": stack.region})
+    stack.physical[logical_id] = name
+    stack.arns[logical_id] = f"arn:aws:s3:::{name}"
+
+
+_CREATORS = {
+    "AWS::DynamoDB::Table": _create_table,
+    "AWS::SQS::Queue": _create_queue,
+    "AWS::SecretsManager::Secret": _create_secret,
+    "AWS::SES::ConfigurationSet": _create_configuration_set,
+    "AWS::S3::Bucket": _create_bucket,
+}
+
+
+def provision(
+    template: dict[str, Any] | None = None,
+    parameters: dict[str, str] | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> LocalStack:
+    """Create every data resource of the template on moto and resolve each function's environment."""
+    template = template or load_template()
+    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    values.update(LOCAL_PARAMETERS)
+    values.update(parameters or {})
+    stack = LocalStack(
+        region=region or os.environ.get("AWS_DEFAULT_REGION", "eu-west-3"), endpoint_url=endpoint_url, parameters=values
+    )
+    resolver = _Resolver(template, stack)
+    resources: dict[str, dict[str, Any]] = template["Resources"]
+    unknown = sorted(
+        {r["Type"] for r in resources.values()} - set(_CREATORS) - RUN_IN_PROCESS
+    )
+    if unknown:
+        raise RuntimeError(f"the local stack cannot create these resource types yet: {', '.join(unknown)}")
+    pending = [name for name, r in resources.items() if r["Type"] in _CREATORS]
+    while pending:  # create in dependency order: a resource waits until what it references exists
+        progressed = False
+        for name in list(pending):
+            try:
+                props = resolver.resolve(resources[name].get("Properties", {}))
+            except KeyError:
+                continue
+            _CREATORS[resources[name]["Type"]](stack, name, props)
+            pending.remove(name)
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"cannot resolve the references of: {', '.join(pending)}")
+    for name in resources:
+        if resources[name]["Type"] == "AWS::Serverless::HttpApi":
+            stack.physical[name] = "local"
+    client("ses").verify_email_identity(EmailAddress=values["SenderAddress"])
+    global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        stack.environments[name] = {k: str(v) for k, v in resolver.resolve({**global_env, **own}).items()}
+    return stack
+
+
+def write_stack_file(stack: LocalStack, path: Path = DEFAULT_STACK_FILE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stack.to_json(), indent=2), encoding="utf-8")
+    return path
+
+
+def apply_stack_file(path: Path = DEFAULT_STACK_FILE) -> dict[str, Any] | None:
+    """Point this process at the local stack described in `path`, if there is one."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for variables in data["environments"].values():
+        merged.update(variables)
+    merged.pop("POWERTOOLS_SERVICE_NAME", None)
+    os.environ.update(merged)
+    if data.get("endpoint_url"):
+        os.environ["AWS_ENDPOINT_URL"] = data["endpoint_url"]
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", data["region"])
+    return data

@@ -1,0 +1,268 @@
+"""`relance`: the operator's command line, for the local stack and for a deployed one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from relance.domain.errors import RelanceError
+from relance.domain.money import Money
+from relance_cli import late_fees
+from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
+
+
+class CommandError(Exception):
+    """A problem the operator can fix; printed as one line, exit code 2."""
+
+
+def _stack_file(args: argparse.Namespace) -> Path:
+    return Path(args.stack_file or os.environ.get("RELANCE_STACK_FILE") or DEFAULT_STACK_FILE)
+
+
+def _connect(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Point this process at the local stack when there is one, else at the environment's AWS."""
+    stack = apply_stack_file(_stack_file(args))
+    if stack is None and not os.environ.get("RELANCE_TABLE"):
+        raise CommandError(
+            "no stack configured: run `make demo` for the local stack, or set RELANCE_TABLE and AWS credentials"
+        )
+    return stack
+
+
+def _store():
+    from relance.adapters.dynamo import DynamoStore
+    from relance.adapters.settings import load_settings
+
+    return DynamoStore(load_settings().table_name)
+
+
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+
+    def show(rows: int) -> None:
+        print(f"\r  {rows:>10,} rows read", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from relance_cli.local_stack import provision, write_stack_file
+
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
+    stack = provision(endpoint_url=args.endpoint_url)
+    path = write_stack_file(stack, _stack_file(args))
+    print(f"Local stack ready: {len(stack.physical)} resources from template.yaml; settings in {path}")
+    return 0
+
+
+def cmd_creditor_add(args: argparse.Namespace) -> int:
+    from relance.domain.parties import Creditor
+
+    _connect(args)
+    creditor = Creditor(
+        creditor_id=args.creditor_id, legal_name=args.name, siren=args.siren, timezone=args.timezone,
+        country=args.country, language=args.language, contact_email=args.email, contact_phone=args.phone,
+        address=args.address,
+    )
+    _store().put_creditor(creditor)
+    print(f"Creditor {creditor.creditor_id} saved ({creditor.legal_name}, {creditor.country}, {creditor.timezone}).")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from relance.services import imports
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    show_progress = sys.stderr.isatty() and not args.json
+    with path.open("rb") as stream:
+        if args.dry_run:
+            report = imports.check_file(stream, progress=_progress_printer(show_progress))
+        else:
+            if not args.creditor:
+                raise CommandError("--creditor is required to import (it is optional only with --dry-run)")
+            from relance.adapters.wiring import closed_for
+
+            _connect(args)
+            report = imports.import_file(
+                stream, args.creditor, _store(), closed_for, progress=_progress_printer(show_progress)
+            )
+    if show_progress:
+        print(file=sys.stderr)
+    result = report.to_json()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        verb = "would import" if args.dry_run else "imported"
+        print(f"{result['rows']} rows: {verb} {result['imported']}, updated {result['updated']}, "
+              f"unchanged {result['unchanged']}, {len(result['errors'])} errors, {len(result['skipped'])} skipped; "
+              f"{result['debtors']} debtors")
+        for currency, minor in result["open"].items():
+            print(f"  open: {Money(minor, currency)}")
+        for error in result["errors"]:
+            print(f"  line {error['line']}, {error['field']}: {error['message']}")
+        for skipped in result["skipped"]:
+            print(f"  line {skipped['line']}: skipped ({skipped['reason']})")
+    return 0
+
+
+def cmd_run_day(args: argparse.Namespace) -> int:
+    from relance.adapters.settings import load_settings
+    from relance_cli import local_lambda
+
+    stack = _connect(args)
+    local_lambda.VERBOSE = args.verbose
+    if stack is None:
+        raise CommandError("run-day drives the local stack; on AWS the schedule runs it (or invoke DailyScanFunction)")
+    day = args.date or None
+    scan = local_lambda.invoke("DailyScanFunction", {"business_date": day} if day else {})
+    drained = local_lambda.drain(load_settings().reminder_queue_url, "SendRemindersFunction")
+    result = {"date": day or "today", "scan": scan, "jobs": drained.messages, "failed_jobs": drained.failures}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"Day {result['date']}: {scan['invoices_due']} invoices due for {scan['debtors_queued']} debtors "
+              f"({scan['items_read']} index items read); {drained.messages} jobs run, {drained.failures} failed.")
+        if scan["closed"]:
+            print(f"  not a business day for: {', '.join(scan['closed'])}")
+    return 0 if drained.failures == 0 else 1
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from relance_cli.outbox import read_outbox
+
+    stack = _connect(args)
+    if stack is None:
+        raise CommandError("the outbox reads the local stack's SES; on AWS, see the SES configuration set's events")
+    mails = read_outbox(stack.get("endpoint_url"), stack["region"])[: args.limit]
+    if args.json:
+        print(json.dumps([
+            {"message_id": m.message_id, "to": list(m.recipients), "subject": m.subject, "reminder_id": m.reminder_id,
+             "text": m.text} for m in mails
+        ], ensure_ascii=False, indent=2))
+    else:
+        print(f"{len(mails)} mails, newest first")
+        for mail in mails:
+            print(f"- to {', '.join(mail.recipients)}: {mail.subject}")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from relance.adapters.settings import load_settings
+    from relance.adapters.wiring import link_maker
+
+    _connect(args)
+    store = _store()
+    creditor_id = args.creditor
+    if not creditor_id:
+        creditors = store.list_creditors()
+        if len(creditors) != 1:
+            raise CommandError("several creditors exist: say which with --creditor")
+        creditor_id = creditors[0].creditor_id
+    debtor, _invoices = store.debtor_with_invoices(creditor_id, args.debtor_id)
+    if debtor is None:
+        raise CommandError(f"no debtor {args.debtor_id!r} for creditor {creditor_id!r}")
+    print(link_maker(load_settings())(debtor))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from relance_cli import demo
+
+    return demo.run(port=args.port, moto_port=args.moto_port, as_of=args.date)
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relance", description="Relance operator's command line.")
+    parser.add_argument("--stack-file", help="local stack settings (default .relance/stack.json)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    stack = commands.add_parser("stack", help="the local stack").add_subparsers(dest="stack_command", required=True)
+    provision = stack.add_parser("provision", help="create template.yaml's resources on moto")
+    provision.add_argument("--endpoint-url", help="moto server address, e.g. http://127.0.0.1:5000")
+    provision.set_defaults(handler=cmd_provision)
+
+    creditor = commands.add_parser("creditor", help="creditors").add_subparsers(dest="creditor_command", required=True)
+    add = creditor.add_parser("add", help="create or update a creditor")
+    add.add_argument("creditor_id")
+    add.add_argument("--name", required=True, help="legal name")
+    add.add_argument("--siren")
+    add.add_argument("--timezone", default="Europe/Paris")
+    add.add_argument("--country", default="FR", help="ISO 3166 code: public holidays come from it")
+    add.add_argument("--language", default="fr", choices=["fr", "en"])
+    add.add_argument("--email", help="where debtors' replies go")
+    add.add_argument("--phone")
+    add.add_argument("--address")
+    add.set_defaults(handler=cmd_creditor_add)
+
+    importer = commands.add_parser("import", help="import an accounting export (CSV)")
+    importer.add_argument("file")
+    importer.add_argument("--creditor", help="creditor id (not needed with --dry-run)")
+    importer.add_argument("--dry-run", action="store_true", help="parse and validate only; no AWS call")
+    importer.add_argument("--json", action="store_true", help="print the report as JSON")
+    importer.set_defaults(handler=cmd_import)
+
+    run_day = commands.add_parser("run-day", help="run the daily job (local stack)")
+    run_day.add_argument("--date", type=_iso_date, help="the business day to run, YYYY-MM-DD (default: today)")
+    run_day.add_argument("--json", action="store_true")
+    run_day.add_argument("--verbose", action="store_true", help="show the functions' logs and metrics on stderr")
+    run_day.set_defaults(handler=cmd_run_day)
+
+    outbox = commands.add_parser("outbox", help="mails sent through SES on the local stack, newest first")
+    outbox.add_argument("--json", action="store_true")
+    outbox.add_argument("--limit", type=int, default=1000)
+    outbox.set_defaults(handler=cmd_outbox)
+
+    link = commands.add_parser("link", help="print a fresh personal portal link for a debtor")
+    link.add_argument("debtor_id")
+    link.add_argument("--creditor")
+    link.set_defaults(handler=cmd_link)
+
+    demo = commands.add_parser("demo", help="run the local demo (moto server + portal); Ctrl-C stops it")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--moto-port", type=int, default=5000)
+    demo.add_argument("--date", type=_iso_date, help="run the demo as of this day instead of today")
+    demo.set_defaults(handler=cmd_demo)
+
+    late_fees.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (CommandError, RelanceError) as exc:
+        print(f"relance: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

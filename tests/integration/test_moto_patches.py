@@ -1,0 +1,41 @@
+"""The test harness's faster moto transactions still roll back like DynamoDB."""
+
+import pytest
+
+from relance.adapters.aws import client
+
+
+@pytest.fixture
+def table(aws):
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    )
+    dynamodb.put_item(TableName="t", Item={"PK": {"S": "a"}, "SK": {"S": "1"}, "v": {"N": "1"}})
+    return dynamodb
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(table):
+    with pytest.raises(table.exceptions.TransactionCanceledException):
+        table.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "new"}, "SK": {"S": "1"}}}},
+            {"Update": {"TableName": "t", "Key": {"PK": {"S": "a"}, "SK": {"S": "1"}},
+                        "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"PK": {"S": "absent"}, "SK": {"S": "1"}},
+                                "ConditionExpression": "attribute_exists(PK)"}},
+        ])
+
+    items = table.scan(TableName="t")["Items"]
+    assert items == [{"PK": {"S": "a"}, "SK": {"S": "1"}, "v": {"N": "1"}}]
+
+
+def test_a_successful_transaction_writes_every_item(table):
+    table.transact_write_items(TransactItems=[
+        {"Put": {"TableName": "t", "Item": {"PK": {"S": "new"}, "SK": {"S": "1"}}}},
+        {"Update": {"TableName": "t", "Key": {"PK": {"S": "a"}, "SK": {"S": "1"}},
+                    "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+    ])
+
+    assert len(table.scan(TableName="t")["Items"]) == 2
