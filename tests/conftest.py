@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from tests import moto_patches
+from relance_cli import moto_patches
 
 moto_patches.apply()
 

@@ -84,14 +84,14 @@ def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None) -> in
             return 2
     endpoint = f"http://127.0.0.1:{moto_port}"
     moto = subprocess.Popen(  # noqa: S603 - our own interpreter running moto
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        [sys.executable, "-m", "relance_cli.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     signal.signal(signal.SIGTERM, _stop)
     try:
         _wait_for(f"{endpoint}/moto-api/")
         print(f"moto server on {endpoint}")
-        _relance("stack", "provision", "--endpoint-url", endpoint)
+        _relance("stack", "provision", "--endpoint-url", endpoint, "--portal-url", f"http://127.0.0.1:{port}")
         _relance("creditor", "add", DEMO_CREDITOR, "--name", "Atelier Démo Relance SAS", "--siren", "000000018",
                  "--email", "compta@atelier-demo.example.fr", "--phone", "01 99 00 00 00",
                  "--address", "1 rue de l'Exemple, 75001 Paris")
@@ -136,8 +136,9 @@ def _serve_portal(port: int) -> int:
     from werkzeug.serving import make_server
 
     from relance_portal import create_app
+    from relance_portal.wiring import portal_config
 
-    app = create_app({"SESSION_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
+    app = create_app({**portal_config(), "SESSION_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(f"\nPortal on http://127.0.0.1:{port}/ (Ctrl-C stops the demo)")
     try:

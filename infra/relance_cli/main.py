@@ -62,7 +62,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")
-    stack = provision(endpoint_url=args.endpoint_url)
+    stack = provision(endpoint_url=args.endpoint_url, parameters={"PortalBaseUrl": args.portal_url})
     path = write_stack_file(stack, _stack_file(args))
     print(f"Local stack ready: {len(stack.physical)} resources from template.yaml; settings in {path}")
     return 0
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack = commands.add_parser("stack", help="the local stack").add_subparsers(dest="stack_command", required=True)
     provision = stack.add_parser("provision", help="create template.yaml's resources on moto")
     provision.add_argument("--endpoint-url", help="moto server address, e.g. http://127.0.0.1:5000")
+    provision.add_argument("--portal-url", default="http://127.0.0.1:8000", help="where debtors' links point")
     provision.set_defaults(handler=cmd_provision)
 
     creditor = commands.add_parser("creditor", help="creditors").add_subparsers(dest="creditor_command", required=True)

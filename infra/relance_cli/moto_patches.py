@@ -1,10 +1,14 @@
-"""A moto quirk that costs minutes, mended for the tests without changing what moto checks.
+"""Two moto quirks that cost minutes, mended for the tests and the demo without changing what moto checks.
 
 moto 5.2's `transact_write_items` deep-copies the whole table once **per item** of the
 transaction, to roll back on failure: recording one reminder on the 700-item fixture table copied
 about 3,500 items. Here the backup holds only the items the transaction touches, and a failed
 transaction puts exactly those back. `tests/integration/test_moto_patches.py` proves a cancelled
 transaction still leaves nothing behind.
+
+moto also remembers every DynamoDB item object it ever built (for its dashboard), so a long demo
+grows without bound and `/moto-api/data.json`, where the outbox reads the mails, takes tens of
+seconds. `forget_dynamodb_items()` stops that bookkeeping for items only.
 """
 
 from __future__ import annotations
@@ -58,6 +62,20 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         raise
     finally:
         dynamodb_models.copy = copy  # type: ignore[assignment]
+
+
+class _Forgetful(list):
+    """An `instances_tracked` list that keeps nothing."""
+
+    def append(self, _instance: Any) -> None:
+        return None
+
+
+def forget_dynamodb_items() -> None:
+    """Stop moto from keeping every DynamoDB item object for its dashboard."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.instances_tracked = _Forgetful()  # type: ignore[attr-defined]
 
 
 def apply() -> None:

@@ -1,0 +1,77 @@
+"""`relance import --dry-run --json`: every defect reported at its line and field, with no AWS at all."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+RELANCE = Path(sys.executable).parent / "relance"
+
+
+def run_relance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The console script in a process that cannot reach AWS: no credentials, a dead endpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RELANCE_"))}
+    env.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="none", AWS_SECRET_ACCESS_KEY="none",
+               RELANCE_STACK_FILE=str(cwd / "no-stack.json"))
+    return subprocess.run([str(RELANCE), *args], capture_output=True, text=True, env=env, cwd=cwd, check=False,
+                          timeout=120)
+
+
+def test_dry_run_reports_every_defect_of_the_bad_file_at_its_line_and_field(tmp_path):
+    expected = list(csv.DictReader((FIXTURES / "invoices_bad_expected.csv").open(encoding="utf-8")))
+
+    result = run_relance("import", str(FIXTURES / "invoices_bad.csv"), "--dry-run", "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    reported = {(e["line"], e["field"], e["code"]) for e in report["errors"]}
+    for row in expected:
+        if row["status"] == "error":
+            assert (int(row["line"]), row["field"], row["defect"]) in reported, row
+    error_lines = {e["line"] for e in report["errors"]}
+    assert error_lines == {int(r["line"]) for r in expected if r["status"] == "error"}
+    assert report["rows"] == 40
+    assert report["imported"] == sum(r["status"] == "ok" for r in expected) == 20
+
+
+def test_a_windows_1252_export_with_crlf_and_a_totals_line_imports_its_invoices(tmp_path):
+    lines = [
+        "N° facture;Client;SIREN;Email;Téléphone;Date facture;Échéance;Montant TTC;Déjà réglé;Devise",
+        "F-001;Société Générale Fictive;000144519;compta@societe-fictive.example.fr;01 99 00 12 34;"
+        "03/11/2025;03/12/2025;1 234,56;0,00;EUR",
+        "F-002;Œuvres d'Éléonore SARL;000761163;factures@oeuvres.example.fr;01 99 00 12 35;"
+        "04/11/2025;04/12/2025;789,10;100,00;EUR",
+        ";TOTAL;;;;;;2 023,66;100,00;",
+    ]
+    export = tmp_path / "export-cp1252.csv"
+    export.write_bytes("\r\n".join(lines).encode("cp1252") + b"\r\n")
+
+    result = run_relance("import", str(export), "--dry-run", "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["rows"], report["imported"], report["errors"]) == (2, 2, [])
+    assert report["skipped"] == [{"line": 4, "reason": "totals_line"}]
+    assert report["open"] == {"EUR": 123456 + 78910 - 10000}
+    assert report["debtors"] == 2
+
+
+def test_an_import_without_a_stack_says_how_to_get_one(tmp_path):
+    result = run_relance("import", str(FIXTURES / "invoices_en.csv"), "--creditor", "acme", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("relance: no stack configured")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_file_is_one_clear_line(tmp_path):
+    result = run_relance("import", str(tmp_path / "nope.csv"), "--dry-run", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"relance: no such file: {tmp_path / 'nope.csv'}"
