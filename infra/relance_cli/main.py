@@ -126,9 +126,9 @@ def cmd_run_day(args: argparse.Namespace) -> int:
 
     stack = _connect(args)
     local_lambda.VERBOSE = args.verbose
-    if stack is None:
-        raise CommandError("run-day drives the local stack; on AWS the schedule runs it (or invoke DailyScanFunction)")
     day = args.date or None
+    if stack is None:
+        return _run_day_deployed(args, day)
     scan = local_lambda.invoke("DailyScanFunction", {"business_date": day} if day else {})
     drained = local_lambda.drain(load_settings().reminder_queue_url, "SendRemindersFunction")
     result = {"date": day or "today", "scan": scan, "jobs": drained.messages, "failed_jobs": drained.failures}
@@ -140,6 +140,24 @@ def cmd_run_day(args: argparse.Namespace) -> int:
         if scan["closed"]:
             print(f"  not a business day for: {', '.join(scan['closed'])}")
     return 0 if drained.failures == 0 else 1
+
+
+def _run_day_deployed(args: argparse.Namespace, day: str | None) -> int:
+    """On AWS: invoke the daily scan function; its queue's trigger then runs the jobs."""
+    from relance.adapters.aws import client
+
+    function = args.function or os.environ.get("RELANCE_DAILY_SCAN_FUNCTION")
+    if not function:
+        raise CommandError("on a deployed stack, name the scan function: --function NAME "
+                           "(the stack output DailyScanFunctionName) or RELANCE_DAILY_SCAN_FUNCTION")
+    payload = json.dumps({"business_date": day} if day else {}).encode()
+    response = client("lambda").invoke(FunctionName=function, Payload=payload)
+    result = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError"):
+        raise CommandError(f"the scan failed: {result.get('errorMessage', 'see its logs')}")
+    print(json.dumps(result, indent=2) if args.json else
+          f"Day {day or 'today'}: {result['invoices_due']} invoices due for {result['debtors_queued']} debtors queued.")
+    return 0
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -231,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_day.add_argument("--date", type=_iso_date, help="the business day to run, YYYY-MM-DD (default: today)")
     run_day.add_argument("--json", action="store_true")
     run_day.add_argument("--verbose", action="store_true", help="show the functions' logs and metrics on stderr")
+    run_day.add_argument("--function", help="deployed stack: the daily scan function's name")
     run_day.set_defaults(handler=cmd_run_day)
 
     outbox = commands.add_parser("outbox", help="mails sent through SES on the local stack, newest first")

@@ -75,3 +75,13 @@ def test_a_missing_file_is_one_clear_line(tmp_path):
 
     assert result.returncode == 2
     assert result.stderr.strip() == f"relance: no such file: {tmp_path / 'nope.csv'}"
+
+
+def test_run_day_on_a_deployed_stack_asks_which_function_to_invoke(tmp_path):
+    env_table = {"RELANCE_TABLE": "relance-prod-RelanceTable"}
+    result = subprocess.run([str(RELANCE), "run-day"], capture_output=True, text=True, check=False, timeout=60,
+                            cwd=tmp_path, env={**{k: v for k, v in os.environ.items() if not k.startswith("RELANCE_")},
+                                               **env_table, "RELANCE_STACK_FILE": str(tmp_path / "none.json")})
+
+    assert result.returncode == 2
+    assert "--function NAME" in result.stderr and "Traceback" not in result.stderr
