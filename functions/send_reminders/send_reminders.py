@@ -1,7 +1,8 @@
-"""Reminder worker: one SQS job per debtor and day; sends at most one mail, records it, audits it."""
+"""Dunning worker: one SQS job per debtor and day; takes at most one step, records it, audits it."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,11 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relance.adapters.aws import client
 from relance.adapters.dynamo import DynamoStore
+from relance.adapters.s3 import S3Documents
 from relance.adapters.settings import load_settings
 from relance.adapters.ses import SesMailer
-from relance.adapters.wiring import closed_for, link_maker
+from relance.adapters.wiring import LawLetters, closed_for, link_maker, policies_for
+from relance.services.dunning import Outcome, Ports, take_step
 from relance.services.jobs import ReminderJob
-from relance.services.reminders import Outcome, send_reminder
 
 logger = Logger(service="send-reminders")
 metrics = Metrics(namespace="Relance", service="send-reminders")
@@ -30,32 +32,35 @@ settings = load_settings()
 processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="reminder_id", expires_after_seconds=14 * 86_400)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
+ports = Ports(
+    store=DynamoStore(settings.table_name),
+    mailer=SesMailer(settings.sender_address, settings.configuration_set),
+    documents=S3Documents(os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")),
+    letters=LawLetters(provisional=os.environ.get("RELANCE_PROVISIONAL_RATES") == "1",
+                       override_file=os.environ.get("RELANCE_RATES_FILE") or None),
+    link_for=link_maker(settings),
+    closed_for=closed_for,
+    policies_for=policies_for,
+)
 
 
 @idempotent_function(data_keyword_argument="job", config=idempotency, persistence_store=persistence)
-def send_one(job: dict[str, Any]) -> str:
-    """Handle one job once (keyed on the reminder id: debtor and business day)."""
+def step_once(job: dict[str, Any]) -> str:
+    """Handle one job once (keyed on the contact id: debtor and business day)."""
     reminder = ReminderJob.from_dict(job)
     logger.append_keys(creditor_id=reminder.creditor_id, debtor_id=reminder.debtor_id)
-    outcome = send_reminder(
-        reminder,
-        now=datetime.now(UTC),
-        store=DynamoStore(settings.table_name),
-        mailer=SesMailer(settings.sender_address, settings.configuration_set),
-        link_for=link_maker(settings),
-        closed_for=closed_for,
-    )
-    if outcome is Outcome.SENT:
-        metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=1)
-        logger.info("Reminder sent", extra={"business_date": job["business_date"]})
+    outcome = take_step(reminder, now=datetime.now(UTC), ports=ports)
+    if outcome in (Outcome.SENT, Outcome.TASK_CREATED):
+        metrics.add_metric(name="DunningSteps", unit=MetricUnit.Count, value=1)
+        logger.info("Dunning step taken", extra={"outcome": outcome.value, "business_date": job["business_date"]})
     else:
-        metrics.add_metric(name=f"RemindersSkipped_{outcome.value}", unit=MetricUnit.Count, value=1)
-        logger.info("Reminder skipped", extra={"reason": outcome.value, "business_date": job["business_date"]})
+        metrics.add_metric(name="DunningSkipped", unit=MetricUnit.Count, value=1)
+        logger.info("Dunning step skipped", extra={"reason": outcome.value, "business_date": job["business_date"]})
     return outcome.value
 
 
 def record_handler(record: SQSRecord) -> str:
-    return send_one(job=record.json_body)
+    return step_once(job=record.json_body)
 
 
 @logger.inject_lambda_context(clear_state=True)

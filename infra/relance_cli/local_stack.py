@@ -23,7 +23,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_STACK_FILE = REPO_ROOT / ".relance" / "stack.json"
 ACCOUNT_ID = "123456789012"  # moto's default account
-LOCAL_PARAMETERS = {"Stage": "local", "SenderAddress": "relances@example.com", "PortalBaseUrl": "http://127.0.0.1:8000"}
+LOCAL_PARAMETERS = {
+    "Stage": "local",
+    "SenderAddress": "relances@example.com",
+    "PortalBaseUrl": "http://127.0.0.1:8000",
+    "ProvisionalRates": "1",  # the demo runs today, past the last published rates (docs/law/late-fees.md)
+}
 
 # Resources the local stack runs as in-process code rather than creating on moto.
 RUN_IN_PROCESS = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi"}
@@ -212,12 +217,51 @@ def _create_bucket(stack: LocalStack, logical_id: str, props: dict[str, Any]) ->
     stack.arns[logical_id] = f"arn:aws:s3:::{name}"
 
 
+def _create_topic(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("TopicName") or _physical_name(stack, logical_id)
+    attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props}
+    arn = client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]  # the same ARN if it exists
+    stack.physical[logical_id] = arn  # an SNS topic's Ref is its ARN
+    stack.arns[logical_id] = arn
+
+
+def _skip_topic_policy(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    # Nothing to create: moto does not check who may publish, and locally nothing publishes but the tests.
+    stack.physical[logical_id] = "local"
+
+
+def _create_event_destination(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    # moto stores the destination but never publishes to it: the tests hand SES events to the function.
+    configuration_set = props["ConfigurationSetName"]
+    destination = props["EventDestination"]
+    name = destination.get("Name") or _physical_name(stack, logical_id)
+    ses = client("ses")
+    existing = ses.describe_configuration_set(
+        ConfigurationSetName=configuration_set, ConfigurationSetAttributeNames=["eventDestinations"]
+    ).get("EventDestinations", [])
+    if name not in [d["Name"] for d in existing]:
+        event_destination: dict[str, Any] = {
+            "Name": name,
+            "Enabled": bool(destination.get("Enabled", False)),
+            "MatchingEventTypes": destination["MatchingEventTypes"],
+        }
+        if "SnsDestination" in destination:
+            event_destination["SNSDestination"] = {"TopicARN": destination["SnsDestination"]["TopicARN"]}
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=configuration_set, EventDestination=event_destination
+        )
+    stack.physical[logical_id] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SQS::Queue": _create_queue,
     "AWS::SecretsManager::Secret": _create_secret,
     "AWS::SES::ConfigurationSet": _create_configuration_set,
     "AWS::S3::Bucket": _create_bucket,
+    "AWS::SNS::Topic": _create_topic,
+    "AWS::SNS::TopicPolicy": _skip_topic_policy,
+    "AWS::SES::ConfigurationSetEventDestination": _create_event_destination,
 }
 
 

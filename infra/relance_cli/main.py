@@ -95,11 +95,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         else:
             if not args.creditor:
                 raise CommandError("--creditor is required to import (it is optional only with --dry-run)")
-            from relance.adapters.wiring import closed_for
+            from relance.adapters.wiring import closed_for, policies_for
 
             _connect(args)
             report = imports.import_file(
-                stream, args.creditor, _store(), closed_for, progress=_progress_printer(show_progress)
+                stream, args.creditor, _store(), closed_for, policies_for, progress=_progress_printer(show_progress)
             )
     if show_progress:
         print(file=sys.stderr)
@@ -157,6 +157,85 @@ def _run_day_deployed(args: argparse.Namespace, day: str | None) -> int:
         raise CommandError(f"the scan failed: {result.get('errorMessage', 'see its logs')}")
     print(json.dumps(result, indent=2) if args.json else
           f"Day {day or 'today'}: {result['invoices_due']} invoices due for {result['debtors_queued']} debtors queued.")
+    return 0
+
+
+def cmd_run_days(args: argparse.Namespace) -> int:
+    """Replay the engine day by day on the local stack and print the timeline."""
+    from datetime import timedelta
+
+    from relance.adapters.settings import load_settings
+    from relance.domain.money import Money
+    from relance_cli import local_lambda
+
+    stack = _connect(args)
+    if stack is None:
+        raise CommandError("run-days replays the local stack; on AWS use run-day --function for one day")
+    start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    if end < start:
+        raise CommandError(f"--to {end} is before --from {start}")
+    settings = load_settings()
+    failures = 0
+    day = start
+    while day <= end:
+        local_lambda.invoke("DailyScanFunction", {"business_date": day.isoformat()})
+        failures += local_lambda.drain(settings.reminder_queue_url, "SendRemindersFunction").failures
+        if sys.stderr.isatty() and not args.json:
+            print(f"\r  {day.isoformat()}", end="", file=sys.stderr, flush=True)
+        day += timedelta(days=1)
+    store = _store()
+    timeline = [
+        {"date": entry["business_date"], "creditor": creditor.creditor_id, "debtor": entry["debtor_id"],
+         "step": entry.get("step"), "channel": entry.get("channel"), "invoices": entry.get("invoices", []),
+         "amounts": entry.get("totals", {})}
+        for creditor in store.list_creditors() for entry in store.journal(creditor.creditor_id, start, end)
+    ]
+    timeline.sort(key=lambda row: (row["date"], row["creditor"], row["debtor"]))
+    if args.json:
+        print(json.dumps({"from": start.isoformat(), "to": end.isoformat(), "failed_jobs": failures,
+                          "timeline": timeline}, ensure_ascii=False, indent=2))
+    else:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        for row in timeline:
+            amounts = " + ".join(str(Money(int(m), c)) for c, m in sorted(row["amounts"].items()))
+            print(f"{row['date']}  {row['debtor']:<36} {row['step']:<15} {row['channel']:<14} "
+                  f"{len(row['invoices']):>3} invoices  {amounts}")
+        print(f"{len(timeline)} contacts from {start} to {end}; {failures} failed jobs")
+    return 0 if failures == 0 else 1
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    _connect(args)
+    tasks = _store().open_tasks(args.creditor)
+    if args.json:
+        print(json.dumps(tasks, ensure_ascii=False, indent=2, default=str))
+    else:
+        for task in tasks:
+            print(f"{task['SK']}  {task['kind']:<15} {task['debtor_id']:<36} {len(task.get('invoices', []))} invoices")
+        print(f"{len(tasks)} open tasks")
+    return 0
+
+
+def cmd_task_done(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from relance.adapters.wiring import closed_for, policies_for
+    from relance.services.calls import CallOutcome, record_call_outcome
+
+    _connect(args)
+    store = _store()
+    creditor = store.get_creditor(args.creditor)
+    if creditor is None:
+        raise CommandError(f"no creditor {args.creditor!r}")
+    now = datetime.now(UTC)
+    today = date.fromisoformat(args.today) if args.today else now.astimezone(ZoneInfo(creditor.timezone)).date()
+    record_call_outcome(args.creditor, args.task, CallOutcome(args.outcome), today, now, args.actor, store,
+                        closed_for, policies_for,
+                        promised_on=date.fromisoformat(args.promised_on) if args.promised_on else None,
+                        note=args.note)
+    print(f"Task {args.task} closed: {args.outcome}.")
     return 0
 
 
@@ -251,6 +330,28 @@ def build_parser() -> argparse.ArgumentParser:
     run_day.add_argument("--verbose", action="store_true", help="show the functions' logs and metrics on stderr")
     run_day.add_argument("--function", help="deployed stack: the daily scan function's name")
     run_day.set_defaults(handler=cmd_run_day)
+
+    run_days = commands.add_parser("run-days", help="replay the engine day by day (local stack) and print the timeline")
+    run_days.add_argument("--from", dest="start", type=_iso_date, required=True)
+    run_days.add_argument("--to", dest="end", type=_iso_date, required=True)
+    run_days.add_argument("--json", action="store_true")
+    run_days.set_defaults(handler=cmd_run_days)
+
+    tasks = commands.add_parser("tasks", help="finance's open tasks: calls, registered letters, agency files")
+    tasks.add_argument("--creditor", required=True)
+    tasks.add_argument("--json", action="store_true")
+    tasks.set_defaults(handler=cmd_tasks)
+
+    task = commands.add_parser("task", help="close a task").add_subparsers(dest="task_command", required=True)
+    done = task.add_parser("done", help="record a call's outcome (it feeds the engine)")
+    done.add_argument("task", help="the task key shown by `relance tasks`")
+    done.add_argument("--creditor", required=True)
+    done.add_argument("--outcome", required=True, choices=["reached", "promise", "dispute", "wrong_number"])
+    done.add_argument("--promised-on", type=_iso_date, help="with --outcome promise: the date they will pay by")
+    done.add_argument("--note")
+    done.add_argument("--actor", default=os.environ.get("USER", "operator"))
+    done.add_argument("--today", type=_iso_date, help=argparse.SUPPRESS)
+    done.set_defaults(handler=cmd_task_done)
 
     outbox = commands.add_parser("outbox", help="mails sent through SES on the local stack, newest first")
     outbox.add_argument("--json", action="store_true")

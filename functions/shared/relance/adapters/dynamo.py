@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +91,9 @@ def debtor_item(debtor: Debtor) -> dict[str, Any]:
         "phone": debtor.phone,
         "language": debtor.language,
         "link_version": debtor.link_version,
+        "address": debtor.address,
+        "undeliverable": list(debtor.undeliverable) or None,
+        "risk_band": debtor.risk_band,
     }
 
 
@@ -102,9 +105,12 @@ def debtor_from(item: dict[str, Any]) -> Debtor:
         kind=PartyKind(item.get("kind", "business")),
         company_id=item.get("company_id"),
         emails=tuple(item.get("emails") or ()),
-        phone=item.get("phone"),
+        phone=item.get("phone") or None,
         language=item.get("language", "fr"),
         link_version=int(item.get("link_version", 1)),
+        address=item.get("address"),
+        undeliverable=tuple(item.get("undeliverable") or ()),
+        risk_band=item.get("risk_band"),
     )
 
 
@@ -130,7 +136,10 @@ def invoice_item(invoice: Invoice) -> dict[str, Any]:
         "currency": invoice.currency,
         "total_minor": invoice.total.minor,
         "paid_minor": invoice.paid.minor,
-        "steps_done": invoice.steps_done,
+        "last_step": invoice.last_step,
+        "disputed": invoice.disputed or None,
+        "promised_on": invoice.promised_on.isoformat() if invoice.promised_on else None,
+        "in_plan": invoice.in_plan or None,
         "last_step_on": invoice.last_step_on.isoformat() if invoice.last_step_on else None,
         "next_action_on": invoice.next_action_on.isoformat() if invoice.next_action_on else None,
         "version": invoice.version,
@@ -147,11 +156,25 @@ def invoice_from(item: dict[str, Any]) -> Invoice:
         due_on=date.fromisoformat(item["due_on"]),
         total=Money(int(item["total_minor"]), currency),
         paid=Money(int(item["paid_minor"]), currency),
-        steps_done=int(item.get("steps_done", 0)),
+        last_step=item.get("last_step"),
+        disputed=bool(item.get("disputed", False)),
+        promised_on=_day(item.get("promised_on")),
+        in_plan=bool(item.get("in_plan", False)),
         last_step_on=_day(item.get("last_step_on")),
         next_action_on=_day(item.get("next_action_on")),
         version=int(item.get("version", 0)),
     )
+
+
+def task_item(task: dict[str, Any]) -> dict[str, Any]:
+    """A to-do for finance, keyed so that the same step on the same day makes the same task."""
+    return {
+        "PK": keys.tasks_pk(task["creditor_id"]),
+        "SK": keys.task_sk(date.fromisoformat(task["due_on"]), task["kind"], task["debtor_id"]),
+        "entity": "task",
+        "status": "open",
+        **task,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +196,7 @@ class ContactRecord:
     status: str  # "pending" until the mail is accepted by SES, then "sent"
     step: str
     message_id: str | None = None
+    channel: str | None = None
 
 
 class VersionConflict(Exception):
@@ -244,6 +268,47 @@ class DynamoStore:
     def put_debtor(self, debtor: Debtor) -> None:
         self._client.put_item(TableName=self.table_name, Item=_to_dynamo(debtor_item(debtor)))
 
+    def update_debtor_contact(self, debtor: Debtor) -> None:
+        """Set a known debtor's name, e-mails and phone, leaving what others write (bounces, link version) alone."""
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_to_dynamo(keys.debtor_key(debtor.creditor_id, debtor.debtor_id)),
+            UpdateExpression="SET #n = :name, emails = :emails, phone = :phone",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#n": "name"},
+            ExpressionAttributeValues=_to_dynamo({":name": debtor.name, ":emails": list(debtor.emails),
+                                                  ":phone": debtor.phone or ""}),
+        )
+
+    def mark_undeliverable(self, creditor_id: str, debtor_id: str, address: str, audit: dict[str, Any],
+                           now: datetime) -> bool:
+        """Record that mail to `address` bounced, with its audit event; False if already known or no such debtor."""
+        pk = keys.debtor_pk(creditor_id, debtor_id)
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _to_dynamo({"PK": pk, "SK": keys.DEBTOR_SK}),
+                        "UpdateExpression": "SET undeliverable = list_append(if_not_exists(undeliverable, :none), :one)",
+                        "ConditionExpression": "attribute_exists(PK) AND NOT contains(undeliverable, :address)",
+                        "ExpressionAttributeValues": _to_dynamo(
+                            {":none": [], ":one": [address], ":address": address}),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _to_dynamo({"PK": pk, "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
+                                            "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id,
+                                            "at": now.isoformat(), **audit}),
+                    }
+                },
+            ])
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
     # --- invoices -------------------------------------------------------------------------------
 
     def invoice_owners(self, creditor_id: str, numbers: Iterable[str]) -> dict[str, str]:
@@ -300,7 +365,9 @@ class DynamoStore:
 
     # --- contacts -------------------------------------------------------------------------------
 
-    def reserve_contact(self, creditor_id: str, debtor_id: str, day: date, step: str, now: datetime) -> ContactRecord:
+    def reserve_contact(
+        self, creditor_id: str, debtor_id: str, day: date, step: str, now: datetime, channel: str = "email"
+    ) -> ContactRecord:
         """Claim the debtor's one contact of `day`; returns the record already there if it exists.
 
         A "pending" record means an earlier attempt claimed the day but its mail was not
@@ -319,6 +386,7 @@ class DynamoStore:
                         "business_date": day.isoformat(),
                         "status": "pending",
                         "step": step,
+                        "channel": channel,
                         "reserved_at": now.isoformat(),
                     }
                 ),
@@ -328,10 +396,9 @@ class DynamoStore:
             existing = _from_dynamo(
                 self._client.get_item(TableName=self.table_name, Key=_to_dynamo(key), ConsistentRead=True)["Item"]
             )
-            return ContactRecord(
-                creditor_id, debtor_id, day, existing["status"], existing["step"], existing.get("message_id")
-            )
-        return ContactRecord(creditor_id, debtor_id, day, "pending", step)
+            return ContactRecord(creditor_id, debtor_id, day, existing["status"], existing["step"],
+                                 existing.get("message_id"), existing.get("channel"))
+        return ContactRecord(creditor_id, debtor_id, day, "pending", step, None, channel)
 
     def complete_contact(
         self,
@@ -343,8 +410,10 @@ class DynamoStore:
         totals: dict[str, int],
         audit: dict[str, Any],
         now: datetime,
+        task: dict[str, Any] | None = None,
     ) -> None:
-        """In one transaction: the contact marked sent, the invoices moved on, the audit event added.
+        """In one transaction: the contact marked sent, the invoices moved on, the audit event added,
+        and the finance task the step calls for, if any.
 
         Raises VersionConflict when an invoice changed since it was read (an import or a payment).
         """
@@ -354,7 +423,8 @@ class DynamoStore:
                 "Update": {
                     "TableName": self.table_name,
                     "Key": _to_dynamo({"PK": pk, "SK": keys.contact_sk(contact.business_date)}),
-                    "UpdateExpression": "SET #s = :sent, message_id = :m, sent_at = :t, invoices = :inv, totals = :tot",
+                    "UpdateExpression": "SET #s = :sent, message_id = :m, sent_at = :t, invoices = :inv, totals = :tot, "
+                                        "document_keys = :docs",
                     "ConditionExpression": "#s = :pending",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": _to_dynamo(
@@ -365,6 +435,7 @@ class DynamoStore:
                             ":t": now.isoformat(),
                             ":inv": listed,
                             ":tot": totals,
+                            ":docs": audit.get("documents", []),
                         }
                     ),
                 }
@@ -387,6 +458,21 @@ class DynamoStore:
                 }
             },
         ]
+        if task is not None:
+            actions.append({"Put": {"TableName": self.table_name, "Item": _to_dynamo(task_item(task))}})
+        actions.append({"Put": {"TableName": self.table_name, "Item": _to_dynamo({
+            "PK": keys.journal_pk(contact.creditor_id, contact.business_date),
+            "SK": keys.journal_sk(contact.business_date, contact.debtor_id),
+            "entity": "journal",
+            "creditor_id": contact.creditor_id,
+            "debtor_id": contact.debtor_id,
+            "business_date": contact.business_date.isoformat(),
+            "step": audit.get("step"),
+            "channel": audit.get("channel"),
+            "message_id": message_id or None,
+            "invoices": listed,
+            "totals": totals,
+        })}})
         for invoice in invoices:
             actions.append(
                 {
@@ -402,7 +488,7 @@ class DynamoStore:
             self._client.transact_write_items(TransactItems=actions)
         except self._client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons[2:]:
+            if "ConditionalCheckFailed" in reasons[4 if task is not None else 3 :]:
                 raise VersionConflict(",".join(i.number for i in invoices)) from exc
             raise
 
@@ -424,6 +510,69 @@ class DynamoStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def journal(self, creditor_id: str, start: date, end: date) -> list[dict[str, Any]]:
+        """AP7: the creditor's contacts from `start` to `end`, oldest first (one Query per month)."""
+        entries: list[dict[str, Any]] = []
+        month = start.replace(day=1)
+        while month <= end:
+            entries.extend(self._query(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+                ExpressionAttributeValues={":pk": {"S": keys.journal_pk(creditor_id, month)},
+                                           ":a": {"S": start.isoformat()}, ":b": {"S": f"{end.isoformat()}#\uffff"}},
+            ))
+            month = (month + timedelta(days=32)).replace(day=1)
+        return entries
+
+    def get_task(self, creditor_id: str, task_key: str) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                         Key=_to_dynamo({"PK": keys.tasks_pk(creditor_id), "SK": task_key}))
+        return _from_dynamo(response["Item"]) if "Item" in response else None
+
+    def close_task(self, creditor_id: str, task_key: str, outcome: dict[str, Any], invoices: list[Invoice],
+                   audit: dict[str, Any], now: datetime) -> None:
+        """In one transaction: the task closed with its outcome, the invoices it changes, the audit event.
+
+        Raises VersionConflict when the task was closed meanwhile or an invoice changed.
+        """
+        actions: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _to_dynamo({"PK": keys.tasks_pk(creditor_id), "SK": task_key}),
+                "UpdateExpression": "SET #s = :done, outcome = :outcome, closed_at = :t",
+                "ConditionExpression": "#s = :open",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": _to_dynamo({":done": "done", ":open": "open", ":outcome": outcome,
+                                                         ":t": now.isoformat()}),
+            }
+        }, {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _to_dynamo({"PK": keys.debtor_pk(creditor_id, audit["debtor_id"]),
+                                    "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]), "entity": "audit",
+                                    "creditor_id": creditor_id, "at": now.isoformat(), **audit}),
+            }
+        }]
+        for invoice in invoices:
+            actions.append({"Put": {
+                "TableName": self.table_name,
+                "Item": _to_dynamo(invoice_item(_replace_version(invoice, invoice.version + 1))),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(invoice.version)}},
+            }})
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise VersionConflict(task_key) from exc
+
+    def open_tasks(self, creditor_id: str) -> list[dict[str, Any]]:
+        """AP6: finance's open tasks (calls, registered letters, agency hand-offs), oldest first."""
+        return [
+            item for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": keys.tasks_pk(creditor_id)}},
+            ) if item.get("status") == "open"
+        ]
 
     def contacts_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]:
         """Every contact record of a debtor, oldest first."""

@@ -61,3 +61,26 @@ def audit_sk(at: datetime, event_id: str) -> str:
 def link_mail_sk(window_start: datetime) -> str:
     """At most one "new link" mail per debtor per window: the key itself enforces it."""
     return f"LINKMAIL#{window_start.isoformat(timespec='minutes')}"
+
+
+def tasks_pk(creditor_id: str) -> str:
+    """AP6: the partition of finance's to-do list (calls to make, letters to post, agency files to send)."""
+    return f"CRED#{creditor_id}#TASKS"
+
+
+def task_sk(due_on: date, kind: str, debtor_id: str) -> str:
+    return f"{due_on.isoformat()}#{kind}#{debtor_id}"
+
+
+def document_key(creditor_id: str, debtor_id: str, day: date, name: str) -> str:
+    """Where a letter or an export is kept in the documents bucket: under the debtor's prefix."""
+    return f"creditors/{creditor_id}/debtors/{debtor_id}/{day.isoformat()}/{name}"
+
+
+def journal_pk(creditor_id: str, day: date) -> str:
+    """AP7: every contact of a creditor in a month, for the timeline and finance's daily view."""
+    return f"CRED#{creditor_id}#JOURNAL#{day.strftime('%Y-%m')}"
+
+
+def journal_sk(day: date, debtor_id: str) -> str:
+    return f"{day.isoformat()}#{debtor_id}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from relance.domain.formatting import SUPPORTED_LANGUAGES, format_day, format_money
+from relance.domain.money import Money
+from relance.services.dunning import DunningMail
 from relance.services.links import NewLinkMail
-from relance.services.reminders import ReminderMail
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +30,11 @@ def _environment() -> Environment:
     )
 
 
-def render_reminder(mail: ReminderMail) -> RenderedMail:
-    """Subject, plain text and HTML of a reminder, in the debtor's language."""
+BUTTON = {"fr": "Consulter mon compte et régler", "en": "View my account and pay"}
+
+
+def render_dunning(mail: DunningMail) -> RenderedMail:
+    """Subject, plain text and HTML of a dunning e-mail, in the step's tone and the debtor's language."""
     language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
     decision = mail.decision
     lines = [
@@ -39,21 +43,29 @@ def render_reminder(mail: ReminderMail) -> RenderedMail:
             "issued_on": format_day(invoice.issued_on, language),
             "due_on": format_day(invoice.due_on, language),
             "balance": format_money(invoice.balance, language),
+            "days_late": invoice.days_overdue(decision.business_date),
         }
-        for invoice in decision.overdue
+        for invoice in decision.listed
     ]
-    totals = " + ".join(format_money(amount, language) for amount in decision.totals.values())
+    notice = None
+    if mail.extra.get("total_minor"):
+        notice = {
+            "total": " + ".join(format_money(Money(minor, currency), language)
+                                for currency, minor in sorted(mail.extra["total_minor"].items())),
+            "deadline": format_day(mail.extra["deadline_on"], language, "long"),
+        }
     context = {
         "language": language,
         "creditor": mail.creditor,
         "debtor": mail.debtor,
         "lines": lines,
         "invoice_count": len(lines),
-        "totals": totals,
+        "totals": " + ".join(format_money(amount, language) for amount in decision.totals.values()),
         "link": mail.portal_link,
-        "reminder_id": mail.reminder_id,
+        "reminder_id": mail.contact_id,
+        "notice": notice,
     }
-    return _render(decision.step.value, language, context)
+    return _render(decision.step.template, language, context)
 
 
 def render_new_link(mail: NewLinkMail) -> RenderedMail:
@@ -67,5 +79,29 @@ def _render(name: str, language: str, context: dict) -> RenderedMail:
     """`<name>.<language>.txt` gives the subject (first line) and the text; `.html` the HTML part."""
     text = _environment().get_template(f"{name}.{language}.txt").render(context)
     subject, _, body = text.partition("\n")
-    html = _environment().get_template(f"{name}.{language}.html").render(context, subject=subject.strip())
-    return RenderedMail(subject=subject.strip(), text=body.lstrip("\n"), html=html)
+    body = body.lstrip("\n")
+    try:
+        html = _environment().get_template(f"{name}.{language}.html").render(context, subject=subject.strip())
+    except TemplateNotFound:
+        html = _html_from_text(body, subject.strip(), language, context["link"])
+    return RenderedMail(subject=subject.strip(), text=body, html=html)
+
+
+def _html_from_text(body: str, subject: str, language: str, link: str) -> str:
+    """The HTML part of a mail that has only a text template: its paragraphs, list and link, escaped."""
+    message, _, footer = body.partition("\n--\n")
+    blocks = []
+    for paragraph in (p.strip("\n") for p in message.split("\n\n")):
+        lines = [line for line in paragraph.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if all(line.startswith("- ") for line in lines):
+            blocks.append({"bullets": [line[2:] for line in lines]})
+        elif lines == [link]:
+            blocks.append({"link": link})
+        else:
+            blocks.append({"lines": lines})
+    return _environment().get_template("_from_text.html").render(
+        language=language, subject=subject, blocks=blocks, button=BUTTON.get(language, BUTTON["fr"]),
+        footer=[line for line in footer.splitlines() if line.strip()],
+    )

@@ -7,9 +7,9 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from relance.adapters.aws import client
-from relance.adapters.mail_templates import RenderedMail, render_new_link, render_reminder
+from relance.adapters.mail_templates import RenderedMail, render_dunning, render_new_link
+from relance.services.dunning import DunningMail
 from relance.services.links import NewLinkMail
-from relance.services.reminders import ReminderMail
 
 
 class SesMailer:
@@ -20,11 +20,15 @@ class SesMailer:
         self.configuration_set = configuration_set
         self._client = sesv2 or client("sesv2")
 
-    def send_reminder(self, mail: ReminderMail) -> str:
-        message = self._compose(render_reminder(mail), mail.creditor.legal_name, mail.creditor.contact_email,
+    def send_dunning_mail(self, mail: DunningMail) -> str:
+        message = self._compose(render_dunning(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
-        message["X-Relance-Reminder"] = mail.reminder_id
-        return self.send_raw(message, list(mail.recipients))
+        message["X-Relance-Reminder"] = mail.contact_id
+        for attachment in mail.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(attachment.body, maintype=maintype, subtype=subtype, filename=attachment.filename)
+        return self.send_raw(message, list(mail.recipients), tags=mail_tags(mail.creditor.creditor_id,
+                                                                               mail.debtor.debtor_id))
 
     def send_new_link(self, mail: NewLinkMail) -> str:
         message = self._compose(render_new_link(mail), mail.creditor.legal_name, mail.creditor.contact_email,
@@ -45,13 +49,28 @@ class SesMailer:
         message.add_alternative(rendered.html, subtype="html")
         return message
 
-    def send_raw(self, message: EmailMessage, recipients: list[str]) -> str:
-        """Send a composed message; returns SES's message id."""
+    def send_raw(self, message: EmailMessage, recipients: list[str], tags: dict[str, str] | None = None) -> str:
+        """Send a composed message; returns SES's message id.
+
+        `tags` (letters, digits, `_` and `-` only) come back in SES's bounce and complaint events,
+        which is how an event finds its creditor and debtor without reading the mail.
+        """
         kwargs: dict[str, Any] = {
             "FromEmailAddress": self.sender,
             "Destination": {"ToAddresses": recipients},
             "Content": {"Raw": {"Data": message.as_bytes()}},
         }
+        if tags:
+            kwargs["EmailTags"] = [{"Name": k, "Value": v} for k, v in sorted(tags.items())]
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
         return self._client.send_email(**kwargs)["MessageId"]
+
+
+def _tag_value(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in value)[:256]
+
+
+def mail_tags(creditor_id: str, debtor_id: str) -> dict[str, str]:
+    """The SES message tags that identify whom a mail was for (ids only, never personal data)."""
+    return {"creditor_id": _tag_value(creditor_id), "debtor_id": _tag_value(debtor_id)}

@@ -112,3 +112,36 @@ class InvalidField(RelanceError):
     def __init__(self, defect: str, message: str, **params: object) -> None:
         super().__init__(message, defect=defect, **params)
         self.defect = defect
+
+
+# Policy as data (issue 5): the creditor's dunning ladder read from a document.
+
+
+class InvalidPolicy(RelanceError):
+    """A policy document breaks the format or the ladder rules; `problems` lists every (path, message)."""
+
+    code = "policy.invalid"
+
+    def __init__(
+        self, problems: list[tuple[str, str]] | tuple[tuple[str, str], ...], source: str | None = None
+    ) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        where = f" {source}" if source else ""
+        count = len(self.problems)
+        listed = "; ".join(f"{path}: {message}" for path, message in self.problems)
+        super().__init__(
+            f"invalid policy{where}: {count} problem{'s' if count != 1 else ''}: {listed}",
+            problems=[{"path": path, "message": message} for path, message in self.problems],
+            source=source,
+        )
+
+    def lines(self) -> list[str]:
+        """One `path: message` line per problem, in document order."""
+        return [f"{path}: {message}" for path, message in self.problems]
+
+
+class UnknownPolicy(RelanceError):
+    """No packaged policy has this id."""
+
+    code = "policy.unknown"

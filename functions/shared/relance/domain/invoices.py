@@ -26,9 +26,12 @@ class Invoice:
     due_on: date
     total: Money
     paid: Money
-    steps_done: int = 0  # dunning steps already taken for this invoice
+    last_step: str | None = None  # the policy step this invoice last went through
     last_step_on: date | None = None
     next_action_on: date | None = None  # the business day the engine looks at it again; None = nothing planned
+    disputed: bool = False  # a dispute is open: dunning waits for finance
+    promised_on: date | None = None  # the debtor promised to pay by then: dunning waits (plus grace)
+    in_plan: bool = False  # covered by an active installment plan
     version: int = 0  # optimistic lock for concurrent writers
 
     @property

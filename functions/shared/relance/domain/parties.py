@@ -44,6 +44,14 @@ class Debtor:
     phone: str | None = None
     language: str = "fr"
     link_version: int = 1  # raised by finance to revoke every portal link already sent
+    address: str | None = None  # postal address, for letters and the formal notice
+    undeliverable: tuple[str, ...] = ()  # addresses SES reported as bounced or complained about
+    risk_band: str | None = None  # "low" | "medium" | "high" once scored
+
+    @property
+    def reachable_emails(self) -> tuple[str, ...]:
+        """The addresses mail can still go to."""
+        return tuple(e for e in self.emails if e.lower() not in {u.lower() for u in self.undeliverable})
 
     def with_contact(self, *, name: str, emails: tuple[str, ...], phone: str | None) -> Debtor:
         """The same debtor with the contact details of a newer import."""

@@ -12,7 +12,8 @@ from relance.domain.csv_invoices import InvoiceRow, RowError, SkippedLine, read_
 from relance.domain.errors import UnknownCreditor
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor, debtor_id_for, language_for
-from relance.domain.reminders import plan_next_action
+from relance.domain.dunning import plan_next_action
+from relance.domain.policy import PolicyBook
 
 CHUNK_ROWS = 100  # one BatchGetItem of invoice numbers per chunk
 
@@ -88,6 +89,7 @@ def import_file(
     creditor_id: str,
     store: DynamoStore,
     closed_for: Callable[[Creditor], Container[date]],
+    policies_for: Callable[[Creditor], PolicyBook],
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Upsert every valid row by creditor + invoice number; a later file updates amounts paid."""
@@ -96,6 +98,7 @@ def import_file(
         raise UnknownCreditor(f"no creditor {creditor_id!r}; create it first with `relance creditor add`",
                               creditor_id=creditor_id)
     closed = closed_for(creditor)
+    policies = policies_for(creditor)
     report = ImportReport()
     known_debtors: dict[str, Debtor] = {}
     chunk: list[InvoiceRow] = []
@@ -112,12 +115,12 @@ def import_file(
         report.rows += 1
         chunk.append(parsed)
         if len(chunk) >= CHUNK_ROWS:
-            _store_chunk(chunk, creditor_id, store, closed, report, known_debtors)
+            _store_chunk(chunk, creditor_id, store, closed, policies, report, known_debtors)
             chunk = []
             if progress:
                 progress(report.rows)
     if chunk:
-        _store_chunk(chunk, creditor_id, store, closed, report, known_debtors)
+        _store_chunk(chunk, creditor_id, store, closed, policies, report, known_debtors)
     if progress:
         progress(report.rows)
     _collapse_errors(report)
@@ -129,6 +132,7 @@ def _store_chunk(
     creditor_id: str,
     store: DynamoStore,
     closed: Container[date],
+    policies: PolicyBook,
     report: ImportReport,
     known_debtors: dict[str, Debtor],
 ) -> None:
@@ -138,6 +142,7 @@ def _store_chunk(
     known_debtors.update(store.get_debtors(creditor_id, wanted_debtors))
     new_invoices: list[Invoice] = []
     debtors_to_write: dict[str, Debtor] = {}
+    contacts_to_update: dict[str, Debtor] = {}
     for row in rows:
         debtor_id = debtor_id_for(row.company_id, row.debtor_name)
         owner = owners.get(row.invoice_number)
@@ -148,32 +153,37 @@ def _store_chunk(
             continue
         fresh = _debtor_of(row, creditor_id, debtor_id)
         current = known_debtors.get(debtor_id)
-        if current is None or (current.name, current.emails, current.phone) != (fresh.name, fresh.emails, fresh.phone):
-            updated = fresh if current is None else current.with_contact(
-                name=fresh.name, emails=fresh.emails, phone=fresh.phone)
-            known_debtors[debtor_id] = updated
-            debtors_to_write[debtor_id] = updated
+        if current is None:
+            known_debtors[debtor_id] = debtors_to_write[debtor_id] = fresh
+        elif (current.name, current.emails, current.phone) != (fresh.name, fresh.emails, fresh.phone):
+            updated = current.with_contact(name=fresh.name, emails=fresh.emails, phone=fresh.phone)
+            known_debtors[debtor_id] = contacts_to_update[debtor_id] = updated
         report.debtor_ids.add(debtor_id)
         report.count_open(row)
         incoming = _invoice_of(row, creditor_id, debtor_id)
         stored = existing.get(row.invoice_number)
+        debtor = known_debtors[debtor_id]
+        policy = policies.for_debtor(debtor.kind, debtor.risk_band)
         if stored is None:
-            new_invoices.append(replace(incoming, next_action_on=plan_next_action(incoming, closed)))
+            new_invoices.append(replace(incoming, next_action_on=plan_next_action(incoming, policy, closed)))
             report.imported += 1
         elif stored.same_terms(incoming):
             report.unchanged += 1
         else:
-            _update_terms(stored, incoming, store, closed)
+            _update_terms(stored, incoming, store, lambda invoice: plan_next_action(invoice, policy, closed))
             report.updated += 1
     store.put_new_invoices(new_invoices, list(debtors_to_write.values()))
+    for debtor in contacts_to_update.values():  # never a whole-item rewrite: a bounce may have landed meanwhile
+        store.update_debtor_contact(debtor)
 
 
-def _update_terms(stored: Invoice, incoming: Invoice, store: DynamoStore, closed: Container[date]) -> None:
+def _update_terms(stored: Invoice, incoming: Invoice, store: DynamoStore,
+                  plan: Callable[[Invoice], date | None]) -> None:
     """Apply newer amounts or dates, keeping the dunning history; re-read once if the engine wrote meanwhile."""
     for _attempt in range(3):
         changed = stored.with_terms_of(incoming)
         try:
-            store.update_invoice(replace(changed, next_action_on=plan_next_action(changed, closed)))
+            store.update_invoice(replace(changed, next_action_on=plan(changed)))
             return
         except VersionConflict:
             stored = store.get_invoices(stored.creditor_id, [(stored.debtor_id, stored.number)])[stored.number]

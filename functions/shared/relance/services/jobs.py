@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from relance.domain.reminders import reminder_id
+from relance.domain.dunning import contact_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class ReminderJob:
 
     @property
     def reminder_id(self) -> str:
-        return reminder_id(self.creditor_id, self.debtor_id, self.business_date)
+        return contact_id(self.creditor_id, self.debtor_id, self.business_date)
 
     def to_dict(self) -> dict[str, Any]:
         return {

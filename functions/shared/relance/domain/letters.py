@@ -1,0 +1,240 @@
+"""The formal notice (mise en demeure): what is claimed, per invoice, on the day of the letter.
+
+Pure: the rates, the rules and the letter date come in as arguments. Figures come from
+`compute_late_fees`, so the letter says exactly what the late-fee engine says (domain pack §3, §10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from relance.domain.errors import RelanceError, UnknownJurisdiction
+from relance.domain.invoices import Invoice
+from relance.domain.late_fees import InterestSegment, LateFeeClaim, Rulebook, compute_late_fees
+from relance.domain.money import Money, total
+from relance.domain.parties import Creditor, Debtor, PartyKind
+from relance.domain.rates import RateTable
+
+# EU member states (ISO 3166-1 alpha-2, plus "EL", the EU's own code for Greece).
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+
+# The law a notice rests on, as the letter cites it, by (jurisdiction, debtor kind) and language.
+_LEGAL_BASIS: dict[tuple[str, PartyKind], dict[str, str]] = {
+    ("FR", PartyKind.BUSINESS): {
+        "fr": "articles L441-10 et D441-5 du Code de commerce",
+        "en": "Articles L441-10 and D441-5 of the French Commercial Code (Code de commerce)",
+    },
+    ("FR", PartyKind.CONSUMER): {
+        "fr": "articles 1231-6 et 1344 du Code civil",
+        "en": "Articles 1231-6 and 1344 of the French Civil Code (Code civil)",
+    },
+    ("UK", PartyKind.BUSINESS): {
+        "fr": "Late Payment of Commercial Debts (Interest) Act 1998 (Royaume-Uni)",
+        "en": "Late Payment of Commercial Debts (Interest) Act 1998",
+    },
+}
+
+
+class NothingOverdue(RelanceError):
+    """A formal notice needs at least one invoice that is still owed and past its due date."""
+
+    code = "formal_notice.nothing_overdue"
+
+
+class InvoiceOfAnotherDebtor(RelanceError):
+    code = "formal_notice.invoice_of_another_debtor"
+
+
+class InvalidNoticeDeadline(RelanceError):
+    code = "formal_notice.invalid_deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeLine:
+    """One invoice in a formal notice: the balance owed, with interest and indemnity on the letter date."""
+
+    number: str
+    issued_on: date
+    due_on: date
+    principal: Money
+    interest: Money
+    indemnity: Money
+    segments: tuple[InterestSegment, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.principal.currency
+
+    @property
+    def total(self) -> Money:
+        """Principal, interest and indemnity together."""
+        return self.principal + self.interest + self.indemnity
+
+    @property
+    def is_provisional(self) -> bool:
+        return any(segment.is_provisional for segment in self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeTotal:
+    """The sums a notice claims in one currency."""
+
+    currency: str
+    principal: Money
+    interest: Money
+    indemnity: Money
+
+    @property
+    def total(self) -> Money:
+        return self.principal + self.interest + self.indemnity
+
+
+@dataclass(frozen=True, slots=True)
+class FormalNotice:
+    """A mise en demeure: who claims what from whom, by which day, on which legal basis."""
+
+    creditor: Creditor
+    debtor: Debtor
+    letter_on: date
+    deadline_on: date
+    language: str
+    lines: tuple[NoticeLine, ...]
+    reference: str
+    provisional: bool  # at least one rate was carried forward, not yet published (convention C11)
+    jurisdiction: str  # the rulebook code the figures were computed under: FR, UK, EU, DE...
+    law: str  # the rulebook's name of that law, cited when no wording is held for the jurisdiction
+
+    @property
+    def is_consumer(self) -> bool:
+        return self.debtor.kind == PartyKind.CONSUMER
+
+    @property
+    def deadline_days(self) -> int:
+        return (self.deadline_on - self.letter_on).days
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(sorted({line.currency for line in self.lines}))
+
+    @property
+    def totals(self) -> tuple[NoticeTotal, ...]:
+        """Principal, interest and indemnity summed per currency, in currency order."""
+        sums = []
+        for currency in self.currencies:
+            lines = [line for line in self.lines if line.currency == currency]
+            sums.append(NoticeTotal(
+                currency,
+                total([line.principal for line in lines], currency),
+                total([line.interest for line in lines], currency),
+                total([line.indemnity for line in lines], currency),
+            ))
+        return tuple(sums)
+
+    @property
+    def legal_basis(self) -> str:
+        """The articles the claim rests on, in the letter's language."""
+        kind = PartyKind.CONSUMER if self.is_consumer else PartyKind.BUSINESS
+        wording = _LEGAL_BASIS.get((self.jurisdiction, kind))
+        if wording is not None:
+            return wording.get(self.language, wording["en"])
+        return self.law or "Directive 2011/7/EU"
+
+
+def jurisdiction_for(country: str, rulebook: Rulebook) -> str:
+    """The rules a creditor in `country` claims under: FR, UK, its own EU country when known, else EU."""
+    code = country.strip().upper()
+    if code in {"GB", "UK"}:
+        return "UK"
+    if code == "FR":
+        return "FR"
+    if code in EU_COUNTRIES:
+        return code if code in rulebook.jurisdictions else "EU"
+    raise UnknownJurisdiction(
+        f"no late-payment rules for a creditor in {country!r}; expected FR, GB/UK or an EU country code",
+        jurisdiction=country,
+    )
+
+
+def build_formal_notice(
+    creditor: Creditor,
+    debtor: Debtor,
+    invoices: Sequence[Invoice],
+    letter_on: date,
+    deadline_days: int,
+    rates: RateTable,
+    rulebook: Rulebook,
+    language: str,
+    reference: str,
+) -> FormalNotice:
+    """The notice claiming every invoice overdue on `letter_on`, with interest and indemnity on that day."""
+    # Payment dates are not known here, so interest runs on the balance still owed: the letter never
+    # overstates the claim. For a consumer the letter is the formal notice, so interest starts the day after.
+    if deadline_days < 1:
+        raise InvalidNoticeDeadline(
+            f"the deadline must be at least 1 day after the letter, got {deadline_days}",
+            deadline_days=deadline_days,
+        )
+    for invoice in invoices:
+        if invoice.debtor_id != debtor.debtor_id:
+            raise InvoiceOfAnotherDebtor(
+                f"invoice {invoice.number} belongs to debtor {invoice.debtor_id}, not {debtor.debtor_id}",
+                invoice=invoice.number, debtor_id=debtor.debtor_id,
+            )
+    overdue = sorted(
+        (invoice for invoice in invoices if invoice.is_overdue(letter_on)),
+        key=lambda invoice: (invoice.due_on, invoice.number),
+    )
+    if not overdue:
+        raise NothingOverdue(
+            f"none of the {len(invoices)} invoice(s) of {debtor.name} is owed and overdue on {letter_on}",
+            debtor_id=debtor.debtor_id, letter_on=letter_on.isoformat(),
+        )
+    jurisdiction = jurisdiction_for(creditor.country, rulebook)
+    lines = tuple(
+        _line(invoice, debtor, jurisdiction, letter_on, rates, rulebook) for invoice in overdue
+    )
+    return FormalNotice(
+        creditor=creditor,
+        debtor=debtor,
+        letter_on=letter_on,
+        deadline_on=letter_on + timedelta(days=deadline_days),
+        language=language,
+        lines=lines,
+        reference=reference,
+        provisional=any(line.is_provisional for line in lines),
+        jurisdiction=jurisdiction,
+        law=rulebook.jurisdiction(jurisdiction).law,
+    )
+
+
+def notice_claim(invoice: Invoice, debtor: Debtor, jurisdiction: str, letter_on: date) -> LateFeeClaim:
+    """The late-fee claim a notice makes for `invoice`: its balance, the letter as formal notice date."""
+    return LateFeeClaim(
+        principal=invoice.balance,
+        due_on=invoice.due_on,
+        jurisdiction=jurisdiction,
+        creditor_kind=PartyKind.BUSINESS,
+        debtor_kind=debtor.kind,
+        formal_notice_on=letter_on,
+    )
+
+
+def _line(
+    invoice: Invoice, debtor: Debtor, jurisdiction: str, letter_on: date, rates: RateTable, rulebook: Rulebook
+) -> NoticeLine:
+    claim = notice_claim(invoice, debtor, jurisdiction, letter_on)
+    result = compute_late_fees(claim, letter_on, rates, rulebook)
+    return NoticeLine(
+        number=invoice.number,
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on,
+        principal=invoice.balance,
+        interest=result.late_interest,
+        indemnity=result.recovery_fee,
+        segments=result.segments,
+    )

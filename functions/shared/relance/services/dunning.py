@@ -1,0 +1,243 @@
+"""Take one debtor's dunning step of the day, once, and record it with its audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from relance.adapters import keys
+from relance.adapters.dynamo import ContactRecord, DynamoStore, VersionConflict
+from relance.domain.dunning import DunningDecision, after_step, contact_id, decide, replanned
+from relance.domain.invoices import Invoice
+from relance.domain.parties import Creditor, Debtor
+from relance.domain.policy import Channel, DunningPolicy, PolicyBook
+from relance.services.jobs import ReminderJob
+
+MAX_CONFLICT_RETRIES = 3
+EMAIL_CHANNELS = {Channel.EMAIL, Channel.FORMAL_NOTICE}
+AUDIT_ACTIONS = {  # what the audit trail says happened, per channel
+    Channel.EMAIL: "reminder_sent",
+    Channel.FORMAL_NOTICE: "formal_notice_sent",
+    Channel.CALL_TASK: "call_task_created",
+    Channel.LETTER: "letter_task_created",
+    Channel.AGENCY: "agency_handoff",
+}
+
+
+class Outcome(StrEnum):
+    SENT = "sent"  # an e-mail went out (a reminder, or a formal notice with its letter)
+    TASK_CREATED = "task_created"  # a call, a letter to post or an agency file for finance
+    ALREADY_DONE = "already_done"
+    NOTHING_DUE = "nothing_due"
+    OUTSIDE_HOURS = "outside_hours"
+    UNKNOWN_DEBTOR = "unknown_debtor"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DunningMail:
+    """Everything a dunning e-mail says; the mailer only renders and sends it."""
+
+    creditor: Creditor
+    debtor: Debtor
+    recipients: tuple[str, ...]
+    decision: DunningDecision
+    portal_link: str
+    contact_id: str
+    policy: DunningPolicy
+    attachments: tuple[Attachment, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the formal notice's deadline and totals
+
+    @property
+    def language(self) -> str:
+        return self.debtor.language
+
+
+class Mailer(Protocol):
+    def send_dunning_mail(self, mail: DunningMail) -> str:
+        """Send the mail; returns the provider's message id."""
+
+
+class Documents(Protocol):
+    def put(self, key: str, body: bytes, content_type: str) -> str: ...
+
+
+class Letters(Protocol):
+    """The formal notice and the agency file, from the law engine (relance.domain.letters and agency)."""
+
+    def formal_notice(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date,
+                      deadline_days: int, reference: str) -> tuple[bytes, dict[str, Any]]: ...
+
+    def agency_file(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date,
+                    contacts: list[dict[str, Any]]) -> tuple[str, str]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What the service needs from the outside world, built by the entry point."""
+
+    store: DynamoStore
+    mailer: Mailer
+    documents: Documents
+    letters: Letters
+    link_for: Callable[[Debtor], str]
+    closed_for: Callable[[Creditor], Container[date]]
+    policies_for: Callable[[Creditor], PolicyBook]
+
+
+def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
+    """Give the debtor the step the policy asks for on the job's business day, at most once.
+
+    The day's contact is claimed before anything leaves and completed after, in one transaction
+    with the invoices' new state, the finance task and the audit event. A retry after a crash
+    between the two finds the claim pending and does the step again: a rare duplicate is
+    preferred to a lost step (docs/architecture/idempotency.md).
+    """
+    store = ports.store
+    creditor = store.get_creditor(job.creditor_id)
+    debtor, invoices = store.debtor_with_invoices(job.creditor_id, job.debtor_id)
+    if creditor is None or debtor is None:
+        return Outcome.UNKNOWN_DEBTOR
+    closed = ports.closed_for(creditor)
+    policy = ports.policies_for(creditor).for_debtor(debtor.kind, debtor.risk_band)
+    decision = decide(debtor, invoices, policy, job.business_date, closed)
+    if decision is None:
+        _replan_stale(invoices, policy, job.business_date, store, closed)
+        return Outcome.NOTHING_DUE
+    if decision.channel in EMAIL_CHANNELS and debtor.reachable_emails and _outside_hours(creditor, policy, now, job):
+        return Outcome.OUTSIDE_HOURS
+    contact = store.reserve_contact(job.creditor_id, job.debtor_id, job.business_date, decision.step.step_id, now,
+                                    decision.channel.value)
+    if contact.status == "sent":
+        return Outcome.ALREADY_DONE
+    done = _perform(decision, creditor, debtor, job, policy, ports)
+    _record(contact, decision, done, job, now, policy, store, closed)
+    return Outcome.SENT if done.message_id else Outcome.TASK_CREATED
+
+
+@dataclass
+class _Done:
+    message_id: str | None = None
+    documents: list[str] = field(default_factory=list)
+    task: dict[str, Any] | None = None
+
+
+def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job: ReminderJob,
+             policy: DunningPolicy, ports: Ports) -> _Done:
+    """Do what the step's channel means: mail, letter, task or export."""
+    done = _Done()
+    reference = contact_id(job.creditor_id, job.debtor_id, job.business_date)
+    advancing = [invoice for invoice, _step in decision.advancing]
+    day = job.business_date
+    attachments: tuple[Attachment, ...] = ()
+    extra: dict[str, Any] = {}
+    if decision.channel is Channel.FORMAL_NOTICE:
+        pdf, extra = ports.letters.formal_notice(creditor, debtor, advancing, day, policy.formal_notice_deadline_days,
+                                                 reference)
+        filename = "mise-en-demeure.pdf" if debtor.language == "fr" else "formal-notice.pdf"
+        done.documents.append(ports.documents.put(keys.document_key(creditor.creditor_id, debtor.debtor_id, day,
+                                                                    filename), pdf, "application/pdf"))
+        attachments = (Attachment(filename, "application/pdf", pdf),)
+        done.task = _task(job, "registered_post", decision, documents=done.documents)
+    elif decision.channel is Channel.AGENCY:
+        contacts = ports.store.contacts_of(creditor.creditor_id, debtor.debtor_id)
+        as_json, as_csv = ports.letters.agency_file(creditor, debtor, advancing, day, contacts)
+        for name, body, kind in (("agency-file.json", as_json, "application/json"),
+                                 ("agency-file.csv", as_csv, "text/csv")):
+            done.documents.append(ports.documents.put(keys.document_key(creditor.creditor_id, debtor.debtor_id, day,
+                                                                        name), body.encode(), kind))
+        done.task = _task(job, "agency_handoff", decision, documents=done.documents)
+        return done
+    elif decision.channel is Channel.CALL_TASK:
+        done.task = _task(job, "call", decision, phone=debtor.phone, script=decision.step.template)
+        return done
+    elif decision.channel is Channel.LETTER:
+        done.task = _task(job, "post_letter", decision, template=decision.step.template)
+        return done
+    if debtor.reachable_emails:
+        mail = DunningMail(creditor, debtor, debtor.reachable_emails, decision, ports.link_for(debtor), reference,
+                           policy, attachments, extra)
+        done.message_id = ports.mailer.send_dunning_mail(mail)
+    return done
+
+
+def _task(job: ReminderJob, kind: str, decision: DunningDecision, **details: Any) -> dict[str, Any]:
+    return {
+        "creditor_id": job.creditor_id,
+        "debtor_id": job.debtor_id,
+        "due_on": job.business_date.isoformat(),
+        "kind": kind,
+        "step": decision.step.step_id,
+        "invoices": [i.number for i in decision.listed],
+        "totals": {c: m.minor for c, m in decision.totals.items()},
+        **{k: v for k, v in details.items() if v is not None},
+    }
+
+
+def _outside_hours(creditor: Creditor, policy: DunningPolicy, now: datetime, job: ReminderJob) -> bool:
+    """True when a mail of today's job would go out outside the creditor's sending hours.
+
+    A job for another day than today (an operator replaying a date) has no time of day to respect.
+    """
+    local = now.astimezone(ZoneInfo(creditor.timezone))
+    if local.date() != job.business_date:
+        return False
+    start, end = policy.sending_hours
+    return not start <= local.time() < end
+
+
+def _record(contact: ContactRecord, decision: DunningDecision, done: _Done, job: ReminderJob, now: datetime,
+            policy: DunningPolicy, store: DynamoStore, closed: Container[date]) -> None:
+    """Complete the contact; on a concurrent change to an invoice, read again and retry."""
+    steps = {invoice.number: step for invoice, step in decision.advancing}
+    advancing = [invoice for invoice, _step in decision.advancing]
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        try:
+            store.complete_contact(
+                contact,
+                message_id=done.message_id or "",
+                invoices=[after_step(i, steps[i.number], job.business_date, policy, closed) for i in advancing],
+                listed=[i.number for i in decision.listed],
+                totals={currency: amount.minor for currency, amount in decision.totals.items()},
+                audit={
+                    "action": AUDIT_ACTIONS[decision.channel],
+                    "actor": "engine",
+                    "step": decision.step.step_id,
+                    "channel": decision.channel.value,
+                    "reminder_id": job.reminder_id,
+                    "message_id": done.message_id or "",
+                    "invoices": [i.number for i in decision.listed],
+                    "documents": done.documents,
+                },
+                now=now,
+                task=done.task,
+            )
+            return
+        except VersionConflict:
+            _debtor, fresh = store.debtor_with_invoices(job.creditor_id, job.debtor_id)
+            advancing = [i for i in fresh if i.number in steps]
+    raise VersionConflict(f"invoices of {job.debtor_id} kept changing while the step was recorded")
+
+
+def _replan_stale(invoices: list[Invoice], policy: DunningPolicy, today: date, store: DynamoStore,
+                  closed: Container[date]) -> None:
+    """Move index entries that today brought nothing (paid, paused, conditions) past today, so they are not read again."""
+    for invoice in invoices:
+        if invoice.next_action_on is None or invoice.next_action_on > today:
+            continue
+        moved = replanned(invoice, policy, today, closed)
+        if moved.next_action_on != invoice.next_action_on:
+            try:
+                store.update_invoice(moved)
+            except VersionConflict:
+                continue  # someone else just rewrote it, with its own plan
