@@ -12,7 +12,7 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import late_fees
+from relance_cli import late_fees, policy
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -187,7 +187,8 @@ def cmd_run_days(args: argparse.Namespace) -> int:
     timeline = [
         {"date": entry["business_date"], "creditor": creditor.creditor_id, "debtor": entry["debtor_id"],
          "step": entry.get("step"), "channel": entry.get("channel"), "invoices": entry.get("invoices", []),
-         "amounts": entry.get("totals", {})}
+         "steps": entry.get("steps") or {}, "amounts": entry.get("totals", {}),
+         "message_id": entry.get("message_id")}
         for creditor in store.list_creditors() for entry in store.journal(creditor.creditor_id, start, end)
     ]
     timeline.sort(key=lambda row: (row["date"], row["creditor"], row["debtor"]))
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     late_fees.register(commands)
+    policy.register(commands)
     return parser
 
 

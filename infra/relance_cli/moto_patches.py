@@ -6,6 +6,9 @@ about 3,500 items. Here the backup holds only the items the transaction touches,
 transaction puts exactly those back. `tests/integration/test_moto_patches.py` proves a cancelled
 transaction still leaves nothing behind.
 
+moto's table Query also sorts every item of the table to keep one partition's; here a Query on
+the table itself (not an index) looks only at its partition, with the same filtering and order.
+
 moto also remembers every DynamoDB item object it ever built (for its dashboard), so a long demo
 grows without bound and `/moto-api/data.json`, where the outbox reads the mails, takes tens of
 seconds. `forget_dynamodb_items()` stops that bookkeeping for items only.
@@ -78,5 +81,22 @@ def forget_dynamodb_items() -> None:
     Item.instances_tracked = _Forgetful()  # type: ignore[attr-defined]
 
 
+_ORIGINAL_QUERY = dynamodb_models.Table.query
+
+
+def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name is not None or not self.range_key_attr or hash_key is None:
+        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    partition = self.items.get(hash_key, {})
+    everything = self.all_items
+    self.all_items = lambda: sorted(partition.values(), key=lambda item: item.range_key)  # type: ignore[method-assign]
+    try:
+        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        self.all_items = everything  # type: ignore[method-assign]
+
+
 def apply() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    dynamodb_models.Table.query = _partition_query  # type: ignore[method-assign]

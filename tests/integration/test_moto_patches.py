@@ -39,3 +39,16 @@ def test_a_successful_transaction_writes_every_item(table):
     ])
 
     assert len(table.scan(TableName="t")["Items"]) == 2
+
+
+def test_a_table_query_still_returns_its_partition_in_order_and_only_it(table):
+    for sk in ("3", "1", "2"):
+        table.put_item(TableName="t", Item={"PK": {"S": "p"}, "SK": {"S": sk}})
+
+    items = table.query(TableName="t", KeyConditionExpression="PK = :p AND SK >= :s",
+                        ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"S": "2"}})["Items"]
+    backwards = table.query(TableName="t", KeyConditionExpression="PK = :p", ScanIndexForward=False,
+                            ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+
+    assert [i["SK"]["S"] for i in items] == ["2", "3"]
+    assert [i["SK"]["S"] for i in backwards] == ["3", "2", "1"]

@@ -578,6 +578,11 @@ def test_removing_the_formal_notice_leaves_the_agency_step_without_one():
         ),
         (a_segment(overrides={"call": {"id": "phone"}}), "segments[0].overrides.call.id", "unknown key"),
         (a_segment(remove_steps=["courtesy", "courtesy"]), "segments[0].remove_steps[1]", "listed twice"),
+        (
+            a_segment(overrides={"call": {"template": "call_script_consumer"}}, remove_steps=["call"]),
+            "segments[0].remove_steps[0]",
+            'step "call" is both overridden and removed',
+        ),
         (a_segment(extends="fr-b2b"), "segments[0].extends", 'expected "default"'),
         (a_segment(steps=[]), "segments[0].extends", "not both"),
         (

@@ -32,9 +32,19 @@ def _to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _SERIALIZER.serialize(v) for k, v in item.items() if v is not None}
 
 
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers back as ints (we store whole minor units and counts only), at any depth."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    plain = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in plain.items()}
+    return {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
 
 
 def _day(value: str | None) -> date | None:
@@ -471,6 +481,7 @@ class DynamoStore:
             "channel": audit.get("channel"),
             "message_id": message_id or None,
             "invoices": listed,
+            "steps": audit.get("steps"),
             "totals": totals,
         })}})
         for invoice in invoices:

@@ -66,6 +66,9 @@ class LawLetters:
             "deadline_on": notice.deadline_on,
             "total_minor": {total.currency: total.total.minor for total in notice.totals},
             "provisional": notice.provisional,
+            "lines": {line.number: {"principal_minor": line.principal.minor, "interest_minor": line.interest.minor,
+                                    "indemnity_minor": line.indemnity.minor, "currency": line.currency}
+                      for line in notice.lines},
         }
         return render_formal_notice(notice), extra
 

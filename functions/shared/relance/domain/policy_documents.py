@@ -489,7 +489,7 @@ class _Reader:
                     )
                 else:
                     formal_notice = current
-                if False:
+                if not step.required:
                     self.fail(
                         _at(current.path, "required"),
                         "the formal_notice step must be `required: true` so that no later step jumps over "

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from relance.adapters import keys
 from relance.adapters.dynamo import ContactRecord, DynamoStore, VersionConflict
 from relance.domain.dunning import DunningDecision, after_step, contact_id, decide, replanned
+from relance.domain.errors import RelanceError
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor
 from relance.domain.policy import Channel, DunningPolicy, PolicyBook
@@ -130,6 +131,7 @@ class _Done:
     message_id: str | None = None
     documents: list[str] = field(default_factory=list)
     task: dict[str, Any] | None = None
+    notice: dict[str, Any] | None = None  # the formal notice's figures per invoice, for the audit trail
 
 
 def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job: ReminderJob,
@@ -142,12 +144,18 @@ def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job:
     attachments: tuple[Attachment, ...] = ()
     extra: dict[str, Any] = {}
     if decision.channel is Channel.FORMAL_NOTICE:
-        pdf, extra = ports.letters.formal_notice(creditor, debtor, advancing, day, policy.formal_notice_deadline_days,
-                                                 reference)
+        try:
+            pdf, extra = ports.letters.formal_notice(creditor, debtor, advancing, day,
+                                                     policy.formal_notice_deadline_days, reference)
+        except RelanceError as problem:  # a case the law engine does not settle (e.g. C7: €40 on a GBP invoice)
+            done.task = _task(job, "formal_notice_manual", decision, reason=problem.code, detail=str(problem))
+            return done
         filename = "mise-en-demeure.pdf" if debtor.language == "fr" else "formal-notice.pdf"
         done.documents.append(ports.documents.put(keys.document_key(creditor.creditor_id, debtor.debtor_id, day,
                                                                     filename), pdf, "application/pdf"))
         attachments = (Attachment(filename, "application/pdf", pdf),)
+        done.notice = {"deadline_on": extra["deadline_on"].isoformat(), "provisional": extra["provisional"],
+                       "lines": extra["lines"]}
         done.task = _task(job, "registered_post", decision, documents=done.documents)
     elif decision.channel is Channel.AGENCY:
         contacts = ports.store.contacts_of(creditor.creditor_id, debtor.debtor_id)
@@ -217,7 +225,9 @@ def _record(contact: ContactRecord, decision: DunningDecision, done: _Done, job:
                     "reminder_id": job.reminder_id,
                     "message_id": done.message_id or "",
                     "invoices": [i.number for i in decision.listed],
+                    "steps": {number: step.step_id for number, step in steps.items()},
                     "documents": done.documents,
+                    "notice": done.notice,
                 },
                 now=now,
                 task=done.task,
