@@ -33,7 +33,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="reminder_id", expires_after_seconds=14 * 86_400)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
 ports = Ports(
-    store=DynamoStore(settings.table_name),
+    store=DynamoStore(settings.table_name, creditor_ttl_seconds=300),
     mailer=SesMailer(settings.sender_address, settings.configuration_set),
     documents=S3Documents(os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")),
     letters=LawLetters(provisional=os.environ.get("RELANCE_PROVISIONAL_RATES") == "1",

@@ -38,6 +38,10 @@ def shifted_export(source: bytes, as_of: date) -> bytes:
     return _FR_DATE.sub(move, source)
 
 
+def _stack_file() -> Path:
+    return Path(os.environ.get("RELANCE_STACK_FILE") or DEFAULT_STACK_FILE)
+
+
 def _free(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
@@ -57,7 +61,7 @@ def _wait_for(url: str, seconds: float = 20.0) -> None:
 def _relance(*args: str) -> None:
     from relance_cli.main import main
 
-    code = main(["--stack-file", str(DEFAULT_STACK_FILE), *args])
+    code = main(["--stack-file", str(_stack_file()), *args])
     if code != 0:
         raise RuntimeError(f"`relance {' '.join(args)}` failed with exit code {code}")
 
@@ -124,7 +128,7 @@ def _a_reminded_debtor() -> str:
     from relance_cli.local_stack import apply_stack_file
     from relance_cli.outbox import read_outbox
 
-    stack = apply_stack_file(DEFAULT_STACK_FILE)
+    stack = apply_stack_file(_stack_file())
     assert stack is not None
     for mail in read_outbox(stack["endpoint_url"], stack["region"]):
         if mail.reminder_id:

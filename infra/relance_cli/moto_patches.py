@@ -6,8 +6,9 @@ about 3,500 items. Here the backup holds only the items the transaction touches,
 transaction puts exactly those back. `tests/integration/test_moto_patches.py` proves a cancelled
 transaction still leaves nothing behind.
 
-moto's table Query also sorts every item of the table to keep one partition's; here a Query on
-the table itself (not an index) looks only at its partition, with the same filtering and order.
+moto's Query also sorts every item of the table before keeping one partition's; here it looks
+only at the items of the queried partition (of the table or of an index), then filters and
+orders them exactly as before.
 
 moto also remembers every DynamoDB item object it ever built (for its dashboard), so a long demo
 grows without bound and `/moto-api/data.json`, where the outbox reads the mails, takes tens of
@@ -86,11 +87,19 @@ _ORIGINAL_QUERY = dynamodb_models.Table.query
 
 def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-    if index_name is not None or not self.range_key_attr or hash_key is None:
+    if hash_key is None or not self.range_key_attr:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
-    partition = self.items.get(hash_key, {})
+    if index_name is None:
+        candidates = list(self.items.get(hash_key, {}).values())
+    else:  # keep only the items of the index partition; moto still filters and sorts them as before
+        index = next((i for i in self.all_indexes() if i.name == index_name), None)
+        hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
+        if len(hash_keys) != 1:
+            return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+        candidates = [item for partition in self.items.values() for item in partition.values()
+                      if (value := item.attrs.get(hash_keys[0])) is not None and value == hash_key]
     everything = self.all_items
-    self.all_items = lambda: sorted(partition.values(), key=lambda item: item.range_key)  # type: ignore[method-assign]
+    self.all_items = lambda: sorted(candidates, key=lambda item: (item.hash_key, item.range_key))  # type: ignore[method-assign]
     try:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:

@@ -52,3 +52,23 @@ def test_a_table_query_still_returns_its_partition_in_order_and_only_it(table):
 
     assert [i["SK"]["S"] for i in items] == ["2", "3"]
     assert [i["SK"]["S"] for i in backwards] == ["3", "2", "1"]
+
+
+def test_an_index_query_still_returns_only_its_partition_in_index_order(aws):
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(
+        TableName="gsi", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "G", "GS")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{"IndexName": "IDX", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
+                                               {"AttributeName": "GS", "KeyType": "RANGE"}]}],
+    )
+    for pk, g, gs in (("a", "x", "3"), ("b", "x", "1"), ("c", "y", "2"), ("d", "x", "2")):
+        dynamodb.put_item(TableName="gsi", Item={"PK": {"S": pk}, "SK": {"S": "s"}, "G": {"S": g}, "GS": {"S": gs}})
+    dynamodb.put_item(TableName="gsi", Item={"PK": {"S": "e"}, "SK": {"S": "s"}})  # not in the sparse index
+
+    items = dynamodb.query(TableName="gsi", IndexName="IDX", KeyConditionExpression="G = :g AND GS <= :s",
+                           ExpressionAttributeValues={":g": {"S": "x"}, ":s": {"S": "2"}})["Items"]
+
+    assert [i["PK"]["S"] for i in items] == ["b", "d"]

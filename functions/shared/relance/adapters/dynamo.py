@@ -216,9 +216,11 @@ class VersionConflict(Exception):
 class DynamoStore:
     """Reads and writes Relance's items in one table."""
 
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+    def __init__(self, table_name: str, dynamodb: Any | None = None, creditor_ttl_seconds: float = 0) -> None:
         self.table_name = table_name
         self._client = dynamodb or client("dynamodb")
+        self._creditor_ttl = creditor_ttl_seconds  # a worker may keep creditor profiles this long (they rarely change)
+        self._creditors: dict[str, tuple[float, Creditor | None]] = {}
 
     # --- creditors ------------------------------------------------------------------------------
 
@@ -226,6 +228,16 @@ class DynamoStore:
         self._client.put_item(TableName=self.table_name, Item=_to_dynamo(creditor_item(creditor)))
 
     def get_creditor(self, creditor_id: str) -> Creditor | None:
+        if self._creditor_ttl:
+            cached = self._creditors.get(creditor_id)
+            if cached is not None and time.monotonic() - cached[0] < self._creditor_ttl:
+                return cached[1]
+        creditor = self._read_creditor(creditor_id)
+        if self._creditor_ttl:
+            self._creditors[creditor_id] = (time.monotonic(), creditor)
+        return creditor
+
+    def _read_creditor(self, creditor_id: str) -> Creditor | None:
         response = self._client.get_item(
             TableName=self.table_name, Key=_to_dynamo(keys.creditor_key(creditor_id)), ConsistentRead=True
         )

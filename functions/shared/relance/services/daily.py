@@ -70,6 +70,7 @@ def scan_day(
             debtors.setdefault(due.debtor_id, []).append(due)
             report.invoices_due += 1
         report.items_read += counter[0]
-        queue.send_jobs([ReminderJob(creditor.creditor_id, debtor_id, today) for debtor_id in sorted(debtors)])
+        forced = business_date is not None
+        queue.send_jobs([ReminderJob(creditor.creditor_id, debtor_id, today, forced) for debtor_id in sorted(debtors)])
         report.debtors_queued += len(debtors)
     return report

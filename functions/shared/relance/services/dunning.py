@@ -193,12 +193,13 @@ def _task(job: ReminderJob, kind: str, decision: DunningDecision, **details: Any
 
 
 def _outside_hours(creditor: Creditor, policy: DunningPolicy, now: datetime, job: ReminderJob) -> bool:
-    """True when a mail of today's job would go out outside the creditor's sending hours.
+    """True when a mail of today's scheduled job would go out outside the creditor's sending hours.
 
-    A job for another day than today (an operator replaying a date) has no time of day to respect.
+    The hours govern the automatic schedule; a day an operator asked for (`relance run-day --date`,
+    a replay) runs when asked, and another day than today has no time of day to respect anyway.
     """
     local = now.astimezone(ZoneInfo(creditor.timezone))
-    if local.date() != job.business_date:
+    if job.forced or local.date() != job.business_date:
         return False
     start, end = policy.sending_hours
     return not start <= local.time() < end

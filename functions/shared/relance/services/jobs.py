@@ -16,6 +16,7 @@ class ReminderJob:
     creditor_id: str
     debtor_id: str
     business_date: date
+    forced: bool = False  # an operator asked for this day: it runs now, whatever the sending hours
 
     @property
     def reminder_id(self) -> str:
@@ -27,11 +28,13 @@ class ReminderJob:
             "creditor_id": self.creditor_id,
             "debtor_id": self.debtor_id,
             "business_date": self.business_date.isoformat(),
+            "forced": self.forced,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReminderJob:
-        return cls(data["creditor_id"], data["debtor_id"], date.fromisoformat(data["business_date"]))
+        return cls(data["creditor_id"], data["debtor_id"], date.fromisoformat(data["business_date"]),
+                   bool(data.get("forced", False)))
 
 
 class JobQueue(Protocol):
