@@ -110,3 +110,12 @@ def test_docs_build_with_strict_checks(tmp_path: Path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").exists() and (tmp_path / "site" / "en" / "index.html").exists()
+
+
+def test_the_local_stack_creates_the_dead_letter_alarm(stack):
+    from relance.adapters.aws import client
+
+    alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
+
+    assert [a["MetricName"] for a in alarms] == ["ApproximateNumberOfMessagesVisible"]
+    assert alarms[0]["Dimensions"][0]["Value"].endswith("ReminderDeadLetterQueue")

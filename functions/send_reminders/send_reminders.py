@@ -54,7 +54,7 @@ def step_once(job: dict[str, Any]) -> str:
         metrics.add_metric(name="DunningSteps", unit=MetricUnit.Count, value=1)
         logger.info("Dunning step taken", extra={"outcome": outcome.value, "business_date": job["business_date"]})
     else:
-        metrics.add_metric(name="DunningSkipped", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=f"DunningSkipped_{outcome.value}", unit=MetricUnit.Count, value=1)
         logger.info("Dunning step skipped", extra={"reason": outcome.value, "business_date": job["business_date"]})
     return outcome.value
 

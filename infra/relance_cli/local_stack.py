@@ -89,6 +89,9 @@ class LocalStack:
         }
 
 
+_NO_VALUE = object()  # what !Ref AWS::NoValue resolves to: the property is left out
+
+
 class _Resolver:
     def __init__(self, template: dict[str, Any], stack: LocalStack) -> None:
         self.template = template
@@ -113,12 +116,15 @@ class _Resolver:
             if name == "Fn::Equals":
                 left, right = (self.resolve(v) for v in value)
                 return left == right
-        return {k: self.resolve(v) for k, v in node.items()}
+        resolved = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         pseudo = {"AWS::Region": self.stack.region, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws"}
         if name in pseudo:
             return pseudo[name]
@@ -131,6 +137,8 @@ class _Resolver:
     def _get_att(self, name: str, attribute: str) -> str:
         if attribute == "Arn" and name in self.stack.arns:
             return self.stack.arns[name]
+        if attribute == "QueueName" and name in self.stack.physical:
+            return self.stack.physical[name].rsplit("/", 1)[1]
         raise KeyError(f"{name}.{attribute}")
 
     def _sub(self, value: Any) -> str:
@@ -253,6 +261,15 @@ def _create_event_destination(stack: LocalStack, logical_id: str, props: dict[st
     stack.physical[logical_id] = name
 
 
+def _create_alarm(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("AlarmName") or _physical_name(stack, logical_id)
+    kwargs = {k: v for k, v in props.items() if k in {
+        "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods",
+        "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions"}}
+    client("cloudwatch").put_metric_alarm(AlarmName=name, **kwargs)
+    stack.physical[logical_id] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SQS::Queue": _create_queue,
@@ -260,6 +277,7 @@ _CREATORS = {
     "AWS::SES::ConfigurationSet": _create_configuration_set,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::SNS::Topic": _create_topic,
+    "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::SNS::TopicPolicy": _skip_topic_policy,
     "AWS::SES::ConfigurationSetEventDestination": _create_event_destination,
 }
