@@ -318,14 +318,7 @@ class DynamoStore:
                             {":none": [], ":one": [address], ":address": address}),
                     }
                 },
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _to_dynamo({"PK": pk, "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
-                                            "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id,
-                                            "at": now.isoformat(), **audit}),
-                    }
-                },
+                self._audit_put(creditor_id, debtor_id, audit, now),
             ])
         except self._client.exceptions.TransactionCanceledException:
             return False
@@ -462,23 +455,7 @@ class DynamoStore:
                     ),
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": _to_dynamo(
-                        {
-                            "PK": pk,
-                            "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
-                            "entity": "audit",
-                            "creditor_id": contact.creditor_id,
-                            "debtor_id": contact.debtor_id,
-                            "at": now.isoformat(),
-                            **audit,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
+            self._audit_put(contact.creditor_id, contact.debtor_id, audit, now),
         ]
         if task is not None:
             actions.append({"Put": {"TableName": self.table_name, "Item": _to_dynamo(task_item(task))}})
@@ -497,16 +474,7 @@ class DynamoStore:
             "totals": totals,
         })}})
         for invoice in invoices:
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _to_dynamo(invoice_item(_replace_version(invoice, invoice.version + 1))),
-                        "ConditionExpression": "version = :v",
-                        "ExpressionAttributeValues": {":v": {"N": str(invoice.version)}},
-                    }
-                }
-            )
+            actions.append(self._versioned_invoice_put(invoice))
         try:
             self._client.transact_write_items(TransactItems=actions)
         except self._client.exceptions.TransactionCanceledException as exc:
@@ -568,21 +536,9 @@ class DynamoStore:
                 "ExpressionAttributeValues": _to_dynamo({":done": "done", ":open": "open", ":outcome": outcome,
                                                          ":t": now.isoformat()}),
             }
-        }, {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": _to_dynamo({"PK": keys.debtor_pk(creditor_id, audit["debtor_id"]),
-                                    "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]), "entity": "audit",
-                                    "creditor_id": creditor_id, "at": now.isoformat(), **audit}),
-            }
-        }]
+        }, self._audit_put(creditor_id, audit["debtor_id"], audit, now)]
         for invoice in invoices:
-            actions.append({"Put": {
-                "TableName": self.table_name,
-                "Item": _to_dynamo(invoice_item(_replace_version(invoice, invoice.version + 1))),
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": {"N": str(invoice.version)}},
-            }})
+            actions.append(self._versioned_invoice_put(invoice))
         try:
             self._client.transact_write_items(TransactItems=actions)
         except self._client.exceptions.TransactionCanceledException as exc:
@@ -622,6 +578,20 @@ class DynamoStore:
         )
 
     # --- plumbing -------------------------------------------------------------------------------
+
+    def _audit_put(self, creditor_id: str, debtor_id: str, audit: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A transaction item appending one event to the debtor's audit trail (append-only: never overwritten)."""
+        item = {"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
+                "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id, "at": now.isoformat(), **audit}
+        return {"Put": {"TableName": self.table_name, "Item": _to_dynamo(item),
+                        "ConditionExpression": "attribute_not_exists(PK)"}}
+
+    def _versioned_invoice_put(self, invoice: Invoice) -> dict[str, Any]:
+        """A transaction item writing `invoice` only if nobody changed it since it was read."""
+        return {"Put": {"TableName": self.table_name,
+                        "Item": _to_dynamo(invoice_item(_replace_version(invoice, invoice.version + 1))),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(invoice.version)}}}}
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
