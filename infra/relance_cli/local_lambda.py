@@ -24,6 +24,7 @@ from relance.adapters.aws import client
 from relance_cli.local_stack import ACCOUNT_ID, REPO_ROOT, load_template
 
 _MODULES: dict[str, ModuleType] = {}
+_HANDLERS: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 
 
 @dataclass
@@ -44,23 +45,24 @@ class LocalContext:
 
 
 def handler_of(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
-    """The handler function that template.yaml names for `logical_id`, loaded once."""
-    if logical_id not in _MODULES:
+    """The handler function that template.yaml names for `logical_id`, loaded once (as a cold start)."""
+    if logical_id not in _HANDLERS:
         properties = load_template()["Resources"][logical_id]["Properties"]
-        module_name, _, _function = properties["Handler"].rpartition(".")
+        module_name, _, function = properties["Handler"].rpartition(".")
         path = Path(REPO_ROOT, properties["CodeUri"], *module_name.split(".")).with_suffix(".py")
         spec = importlib.util.spec_from_file_location(f"local_lambda_{module_name}", path)
         assert spec and spec.loader, f"cannot load {path}"
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _MODULES[logical_id] = module
-    properties = load_template()["Resources"][logical_id]["Properties"]
-    return getattr(_MODULES[logical_id], properties["Handler"].rpartition(".")[2])
+        _HANDLERS[logical_id] = getattr(module, function)
+    return _HANDLERS[logical_id]
 
 
 def forget_handlers() -> None:
     """Drop loaded handler modules (their settings were read from the environment at import)."""
     _MODULES.clear()
+    _HANDLERS.clear()
 
 
 VERBOSE = False  # set by `relance run-day --verbose`: handler logs and metrics go to stderr
@@ -101,6 +103,12 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
             for m in messages
         ]
     }
+
+
+def run_local_day(queue_url: str, business_date: str | None) -> tuple[dict[str, Any], DrainReport]:
+    """One day on the local stack: the scheduled scan, then its queue drained by the worker."""
+    scan = invoke("DailyScanFunction", {"business_date": business_date} if business_date else {})
+    return scan, drain(queue_url, "SendRemindersFunction")
 
 
 @dataclass

@@ -129,8 +129,7 @@ def cmd_run_day(args: argparse.Namespace) -> int:
     day = args.date or None
     if stack is None:
         return _run_day_deployed(args, day)
-    scan = local_lambda.invoke("DailyScanFunction", {"business_date": day} if day else {})
-    drained = local_lambda.drain(load_settings().reminder_queue_url, "SendRemindersFunction")
+    scan, drained = local_lambda.run_local_day(load_settings().reminder_queue_url, day)
     result = {"date": day or "today", "scan": scan, "jobs": drained.messages, "failed_jobs": drained.failures}
     if args.json:
         print(json.dumps(result, indent=2))
@@ -178,8 +177,7 @@ def cmd_run_days(args: argparse.Namespace) -> int:
     failures = 0
     day = start
     while day <= end:
-        local_lambda.invoke("DailyScanFunction", {"business_date": day.isoformat()})
-        failures += local_lambda.drain(settings.reminder_queue_url, "SendRemindersFunction").failures
+        failures += local_lambda.run_local_day(settings.reminder_queue_url, day.isoformat())[1].failures
         if sys.stderr.isatty() and not args.json:
             print(f"\r  {day.isoformat()}", end="", file=sys.stderr, flush=True)
         day += timedelta(days=1)

@@ -34,7 +34,7 @@ def test_every_mailed_step_has_its_template_in_both_languages(policy, step, lang
     decision = decide(debtor, [an_invoice(due_on=date(2025, 11, 28))], LADDER, date(2025, 12, 1), FR)
     mail = DunningMail(creditor, debtor, debtor.emails, decision.__class__(step, step.channel, decision.business_date,
                        decision.listed, decision.advancing), "https://portal.example/d/t0k3n", "c1:d1:2025-12-01",
-                       policy, extra={"deadline_on": date(2025, 12, 9), "total_minor": {"EUR": 1_240_00}})
+                       extra={"deadline_on": date(2025, 12, 9), "total_minor": {"EUR": 1_240_00}})
 
     rendered = render_dunning(mail)
 

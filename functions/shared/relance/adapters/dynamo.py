@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -633,6 +633,4 @@ def _backoff(attempt: int) -> int:
 
 
 def _replace_version(invoice: Invoice, version: int) -> Invoice:
-    from dataclasses import replace
-
     return replace(invoice, version=version)

@@ -55,7 +55,6 @@ class DunningMail:
     decision: DunningDecision
     portal_link: str
     contact_id: str
-    policy: DunningPolicy
     attachments: tuple[Attachment, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the formal notice's deadline and totals
 
@@ -174,7 +173,7 @@ def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job:
         return done
     if debtor.reachable_emails:
         mail = DunningMail(creditor, debtor, debtor.reachable_emails, decision, ports.link_for(debtor), reference,
-                           policy, attachments, extra)
+                           attachments, extra)
         done.message_id = ports.mailer.send_dunning_mail(mail)
     return done
 
