@@ -99,13 +99,17 @@ def test_a_formal_notice_the_law_engine_cannot_compute_becomes_a_task_naming_why
 
     assert manual  # the fixture's French debtor with a GBP invoice: the €40 in pounds is undefined (C7)
     assert all(task["reason"] == "late_fees.recovery_fee_undefined" for task in manual)
+    for task in manual:  # the audit trail says the notice was referred to finance, never that it was sent
+        actions = {event["action"] for event in replay["audits"][task["debtor_id"]] if event.get("step") == task["step"]}
+        assert actions == {"formal_notice_referred"}
 
 
 def test_formal_notice_figures_equal_the_late_fees_command(replay, capsys):
     notices = [event for events in replay["audits"].values() for event in events
                if event["action"] == "formal_notice_sent"]
     assert notices
-    for event in notices[:8]:
+    assert all("notice" in event for event in notices)
+    for event in sorted(notices, key=lambda e: e["reminder_id"])[:8]:
         letter_on = event["reminder_id"].rsplit(":", 1)[1]
         for number, line in event["notice"]["lines"].items():
             invoice = replay["invoices"][number]

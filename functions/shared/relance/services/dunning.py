@@ -131,6 +131,7 @@ class _Done:
     documents: list[str] = field(default_factory=list)
     task: dict[str, Any] | None = None
     notice: dict[str, Any] | None = None  # the formal notice's figures per invoice, for the audit trail
+    action: str | None = None  # what the audit trail says, when it is not the channel's usual action
 
 
 def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job: ReminderJob,
@@ -148,6 +149,7 @@ def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job:
                                                      policy.formal_notice_deadline_days, reference)
         except RelanceError as problem:  # a case the law engine does not settle (e.g. C7: €40 on a GBP invoice)
             done.task = _task(job, "formal_notice_manual", decision, reason=problem.code, detail=str(problem))
+            done.action = "formal_notice_referred"  # nothing was sent: finance must draft this one
             return done
         filename = "mise-en-demeure.pdf" if debtor.language == "fr" else "formal-notice.pdf"
         done.documents.append(ports.documents.put(keys.document_key(creditor.creditor_id, debtor.debtor_id, day,
@@ -218,7 +220,7 @@ def _record(contact: ContactRecord, decision: DunningDecision, done: _Done, job:
                 listed=[i.number for i in decision.listed],
                 totals={currency: amount.minor for currency, amount in decision.totals.items()},
                 audit={
-                    "action": AUDIT_ACTIONS[decision.channel],
+                    "action": done.action or AUDIT_ACTIONS[decision.channel],
                     "actor": "engine",
                     "step": decision.step.step_id,
                     "channel": decision.channel.value,
