@@ -38,14 +38,17 @@ def build_table(size: int):
     from relance.domain.invoices import Invoice
     from relance.domain.money import Money
     from relance.domain.parties import Creditor, Debtor
-    from relance.domain.reminders import plan_next_action
+    from relance.adapters.policies import load_packaged_policy
+    from relance.domain.dunning import plan_next_action
     from relance_cli.local_stack import provision
 
     stack = provision()
     store = DynamoStore(stack.physical["RelanceTable"])
     store.put_creditor(Creditor("bench", "Bench SAS"))
     closed = closed_days("FR")
+    policy = load_packaged_policy("fr-b2b").default
     debtors = [Debtor("bench", f"d{n:06d}", f"Debtor {n}", emails=(f"d{n}@example.com",)) for n in range(size // 5)]
+    store.put_new_invoices([], debtors)  # the customers first, as an import does
     batch: list[Invoice] = []
     for n in range(size):
         debtor = debtors[n % len(debtors)]
@@ -54,14 +57,14 @@ def build_table(size: int):
         elif n % 2:  # settled: carries no index entry
             due_on, paid = SCAN_DAY - timedelta(days=40 + n % 300), 500_00
         else:  # not yet due: an index entry after the scan day
-            due_on, paid = SCAN_DAY + timedelta(days=5 + n % 60), 0
+            due_on, paid = SCAN_DAY + timedelta(days=10 + n % 60), 0
         invoice = Invoice("bench", debtor.debtor_id, f"INV-{n:07d}", due_on - timedelta(days=30), due_on,
                           Money(500_00, "EUR"), Money(paid, "EUR"))
-        batch.append(replace(invoice, next_action_on=plan_next_action(invoice, closed)))
+        batch.append(replace(invoice, next_action_on=plan_next_action(invoice, policy, closed)))
         if len(batch) == 5_000:
             store.put_new_invoices(batch, [])
             batch = []
-    store.put_new_invoices(batch, debtors)
+    store.put_new_invoices(batch, [])
     return store, stack
 
 

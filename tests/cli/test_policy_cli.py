@@ -1,10 +1,22 @@
 """`relance policy check` and `show` through argparse: summaries, one line per problem, exit codes."""
 
 import argparse
+import dataclasses
 import json
+import os
+from datetime import UTC, datetime
 from importlib import resources
 
+import pytest
+from relance.adapters.policies import load_policy_file
+from relance.adapters.policy_store import PolicyStore
+from relance.domain.policy_documents import policy_to_document
+
 from relance_cli import policy
+from relance_cli.main import main
+from tests.integration.conftest import CREDITOR, _cli_with_creditor
+
+NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 
 PACKAGED_FR = resources.files("relance").joinpath("data", "policies", "fr-b2b.yaml")
 
@@ -156,3 +168,161 @@ def test_show_an_unknown_policy_exits_2_naming_the_packaged_ones(capsys):
     captured = capsys.readouterr()
     assert code == 2
     assert "no packaged policy 'de-b2b'" in captured.err and "fr-b2b, uk-b2b" in captured.err
+
+
+# --- a creditor's own policy: `set` and `show --creditor`, on the local stack (moto) ------------------------
+
+ACME_POLICY = """\
+version: 1
+policy_id: acme-b2b
+name: "Acme — business customers"
+steps:
+  - {id: reminder_1, offset_days: 3, channel: email, template: reminder_friendly}
+  - {id: reminder_2, offset_days: 10, channel: email, template: reminder_firm, min_days_after_previous: 5}
+  - id: formal_notice
+    offset_days: 30
+    channel: formal_notice
+    template: formal_notice
+    min_days_after_previous: 7
+    required: true
+"""
+
+
+@pytest.fixture
+def cli(stack, tmp_path):
+    """`relance` against a fresh local stack holding the creditor `acme` (policy_id fr-b2b)."""
+    return _cli_with_creditor(stack, tmp_path)
+
+
+def a_file(folder, text: str, name: str = "acme.yaml"):
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_set_stores_the_file_as_the_creditors_first_version_and_show_prints_it(cli, tmp_path):
+    code, out = cli("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, ACME_POLICY))
+
+    shown = cli.json("policy", "show", "--creditor", CREDITOR)
+    assert code == 0
+    assert out.startswith(f"{CREDITOR}: policy acme-b2b stored as version 1 (sha256:")
+    assert (shown["source"], shown["version"], shown["in_force"], shown["versions"]) == ("custom", 1, True, [1])
+    assert (shown["policy_id"], shown["file"]) == ("acme-b2b", "acme.yaml")
+    assert [step["offset_days"] for step in shown["policy"]["steps"]] == [3, 10, 30]
+    code, table = cli("policy", "show", "--creditor", CREDITOR)
+    assert table.startswith(f"{CREDITOR}: own policy, version 1 of 1, in force; set ")
+    assert ["reminder_1", "J+3", "email", "reminder_friendly", "0", "-"] in [row.split() for row in table.splitlines()]
+
+
+def test_setting_the_same_policy_again_stores_nothing_and_says_so(cli, tmp_path):
+    cli("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, ACME_POLICY))
+    same_as_json = json.dumps(policy_to_document(load_policy_file(a_file(tmp_path, ACME_POLICY))), indent=1)
+
+    code, out = cli("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, same_as_json, "acme.json"))
+    again = cli.json("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, ACME_POLICY))
+
+    assert code == 0
+    assert out.startswith(f"{CREDITOR}: this policy is already version 1, in force since ")
+    assert out.rstrip().endswith("nothing stored.")
+    assert (again["changed"], again["version"]) == (False, 1)
+    assert cli.json("policy", "show", "--creditor", CREDITOR)["versions"] == [1]
+
+
+def test_a_changed_policy_becomes_the_next_version_and_the_earlier_one_stays_readable(cli, tmp_path):
+    first = cli.json("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, ACME_POLICY))
+
+    second = cli.json("policy", "set", "--creditor", CREDITOR,
+                      a_file(tmp_path, ACME_POLICY.replace("offset_days: 3,", "offset_days: 2,")))
+
+    assert (first["version"], second["version"], second["changed"]) == (1, 2, True)
+    assert first["checksum"] != second["checksum"]
+    old = cli.json("policy", "show", "--creditor", CREDITOR, "--version", "1")
+    assert (old["version"], old["in_force"], old["versions"]) == (1, False, [1, 2])
+    assert old["policy"]["steps"][0]["offset_days"] == 3
+    assert cli.json("policy", "show", "--creditor", CREDITOR)["policy"]["steps"][0]["offset_days"] == 2
+    code, table = cli("policy", "show", "--creditor", CREDITOR, "--version", "1")
+    assert table.startswith(f"{CREDITOR}: own policy, version 1 of 2, not in force (version 2 is); set ")
+
+
+def test_an_invalid_file_is_reported_like_check_and_nothing_is_stored(cli, tmp_path, capsys):
+    code, out = cli("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, THREE_PROBLEMS))
+
+    assert code == 2
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        "promise_grace", "steps[1].offset_days", "steps[2].required"]
+    assert "3 problems" in capsys.readouterr().err
+    shown = cli.json("policy", "show", "--creditor", CREDITOR)
+    assert (shown["source"], shown["policy_id"], shown["versions"]) == ("packaged", "fr-b2b", [])
+
+
+def test_a_creditor_without_a_policy_of_its_own_shows_its_packaged_policy(cli):
+    code, out = cli("policy", "show", "--creditor", CREDITOR)
+
+    assert code == 0
+    assert out.startswith(f"{CREDITOR}: packaged policy fr-b2b (no policy of its own set)\n\nfr-b2b — ")
+
+
+def test_set_for_an_unknown_creditor_stores_nothing(cli, tmp_path, capsys):
+    code, _out = cli("policy", "set", "--creditor", "nobody", a_file(tmp_path, ACME_POLICY))
+
+    assert code == 2
+    assert "no creditor 'nobody'" in capsys.readouterr().err
+    assert PolicyStore(os.environ["RELANCE_TABLE"]).versions("nobody") == []
+
+
+def test_show_of_a_version_never_set_names_the_versions_there_are(cli, tmp_path, capsys):
+    cli("policy", "set", "--creditor", CREDITOR, a_file(tmp_path, ACME_POLICY))
+
+    code, _out = cli("policy", "show", "--creditor", CREDITOR, "--version", "9")
+
+    assert code == 2
+    assert "acme has no policy version 9: versions 1 to 1" in capsys.readouterr().err
+
+
+def test_show_needs_a_policy_id_or_a_creditor(capsys):
+    code = relance("show")
+
+    assert code == 2
+    assert "name a packaged policy" in capsys.readouterr().err
+
+
+def test_set_without_a_stack_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("RELANCE_TABLE", raising=False)
+
+    code = main(["--stack-file", str(tmp_path / "none.json"), "policy", "set", "--creditor", CREDITOR,
+                 a_file(tmp_path, ACME_POLICY)])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith("relance: no stack configured")
+
+
+class StaleFirstRead(PolicyStore):
+    """Reads the pointer once as it was before another operator's `set`: the race, made to happen."""
+
+    def __init__(self, table_name: str, stale) -> None:
+        super().__init__(table_name)
+        self._stale = [stale]
+
+    def current(self, creditor_id: str):
+        return self._stale.pop() if self._stale else super().current(creditor_id)
+
+
+def test_two_operators_setting_a_policy_at_once_get_two_versions_and_neither_is_overwritten(cli, tmp_path):
+    table = os.environ["RELANCE_TABLE"]
+    book = load_policy_file(a_file(tmp_path, ACME_POLICY))
+    PolicyStore(table).set(CREDITOR, book, NOW, "first.yaml")
+    seen_by_the_slow_one = PolicyStore(table).current(CREDITOR)
+    fast = PolicyStore(table).set(CREDITOR, replace_offset(book, 2), NOW, "fast.yaml")
+
+    slow = StaleFirstRead(table, seen_by_the_slow_one).set(CREDITOR, replace_offset(book, 4), NOW, "slow.yaml")
+
+    assert (fast.stored.version, slow.stored.version) == (2, 3)
+    versions = PolicyStore(table).versions(CREDITOR)
+    assert [(v.version, v.source) for v in versions] == [(1, "first.yaml"), (2, "fast.yaml"), (3, "slow.yaml")]
+    assert versions[1].book.default.steps[0].offset_days == 2
+    assert PolicyStore(table).current(CREDITOR).version == 3
+
+
+def replace_offset(book, days: int):
+    first = dataclasses.replace(book.default.steps[0], offset_days=days)
+    return dataclasses.replace(book, default=dataclasses.replace(book.default, steps=(first, *book.default.steps[1:])))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
+from pypdf import PdfReader
 from relance.adapters.aws import client
 from relance.adapters.dynamo import DynamoStore
 from tests.integration.conftest import CREDITOR, MONDAY, small_export
@@ -62,3 +64,34 @@ def test_the_formal_notice_letter_is_kept_as_sent_and_queued_for_registered_post
     assert "registered_post" in [t["kind"] for t in store.open_tasks(CREDITOR)]
     assert any(m["subject"].startswith("Mise en demeure") for m in relance.outbox())
     assert date.fromisoformat(notices[0]["notice"]["deadline_on"]) > MONDAY
+
+
+LETTER_FIRST = """\
+version: 1
+policy_id: acme-letters
+name: "Acme — a printed letter first"
+steps:
+  - {id: letter_1, offset_days: 1, channel: letter, template: reminder_friendly}
+  - {id: reminder_2, offset_days: 8, channel: email, template: reminder_firm, min_days_after_previous: 5}
+"""
+
+
+def test_a_letter_step_keeps_a_printed_reminder_and_queues_it_for_posting(relance, stack, tmp_path):
+    policy_file = tmp_path / "letters.yaml"
+    policy_file.write_text(LETTER_FIRST, encoding="utf-8")
+    relance.json("policy", "set", "--creditor", CREDITOR, str(policy_file))
+    relance.json("import", str(small_export(tmp_path, debtors=1)), "--creditor", CREDITOR)
+
+    relance.json("run-day", "--date", MONDAY.isoformat())
+
+    store = DynamoStore(stack.physical["RelanceTable"])
+    [letter] = [a for a in store.audit_of(CREDITOR, BOISJOLI) if a["action"] == "letter_task_created"]
+    key = f"creditors/{CREDITOR}/debtors/{BOISJOLI}/{MONDAY.isoformat()}/lettre-de-relance.pdf"
+    assert letter["documents"] == [key]
+    [task] = [t for t in store.open_tasks(CREDITOR) if t["kind"] == "post_letter"]
+    assert (task["step"], task["documents"]) == ("letter_1", [key])
+    pdf = client("s3").get_object(Bucket=stack.physical["DocumentsBucket"], Key=key)["Body"].read()
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "FA-2025-00007" in text and "FA-2025-00170" in text and "Agence Boisjoli SNC" in text
+    assert "Objet : Rappel de paiement" in text and "http" not in text
+    assert relance.outbox() == []  # a letter is posted by finance, not mailed

@@ -39,7 +39,7 @@ def replay(tmp_path_factory):
             invoices.update({i.number: i for i in found})
         audits = {debtor: store.audit_of(CREDITOR, debtor) for debtor in {e["debtor"] for e in result["timeline"]}}
         yield {"result": result, "timeline": result["timeline"], "invoices": invoices, "audits": audits,
-               "outbox": cli.outbox(), "tasks": store.open_tasks(CREDITOR), "cli": cli}
+               "outbox": cli.outbox(), "tasks": store.open_tasks(CREDITOR), "cli": cli, "store": store}
 
 
 def test_the_replay_runs_every_job(replay):
@@ -132,3 +132,11 @@ def test_the_formal_notice_mail_carries_the_pdf_letter(replay):
 
     assert notice_mails
     assert all("Date limite de paiement" in m["text"] or "Payment deadline" in m["text"] for m in notice_mails)
+
+
+def test_each_debtors_summary_still_equals_their_open_invoices_after_120_days(replay):
+    store = replay["store"]
+    for debtor_id in replay["audits"]:
+        _debtor, summary = store.dunning_view(CREDITOR, debtor_id)
+        _debtor, invoices = store.debtor_with_invoices(CREDITOR, debtor_id)
+        assert summary == sorted((i for i in invoices if not i.is_settled()), key=lambda i: i.number), debtor_id

@@ -17,6 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from relance.adapters import keys
 from relance.adapters.aws import client
+from relance.adapters.portal_access import email_index_items
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Creditor, Debtor, PartyKind
@@ -26,6 +27,7 @@ _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+SUMMARY_CHUNK = 50  # summary entries per UpdateItem (expression size stays far below DynamoDB's limits)
 
 
 def _to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +106,7 @@ def debtor_item(debtor: Debtor) -> dict[str, Any]:
         "address": debtor.address,
         "undeliverable": list(debtor.undeliverable) or None,
         "risk_band": debtor.risk_band,
+        OPEN_INVOICES: {},
     }
 
 
@@ -125,7 +128,7 @@ def debtor_from(item: dict[str, Any]) -> Debtor:
 
 
 def _next_action_keys(invoice: Invoice) -> dict[str, str]:
-    if invoice.next_action_on is None:
+    if invoice.next_action_on is None or invoice.is_settled():  # a settled invoice is never worked on again
         return {}
     return {
         "GSI1PK": keys.next_action_pk(invoice.creditor_id),
@@ -174,6 +177,41 @@ def invoice_from(item: dict[str, Any]) -> Invoice:
         next_action_on=_day(item.get("next_action_on")),
         version=int(item.get("version", 0)),
     )
+
+
+# The debtor item's summary of their open invoices: what the dunning worker needs, in one item read.
+# One short string per invoice keeps a debtor with thousands of open invoices under DynamoDB's
+# 400 KB item limit (about 90 bytes each; docs/architecture/access-patterns.md).
+OPEN_INVOICES = "open_invoices"
+_SUMMARY_FIELDS = 11
+
+
+def summary_entry(invoice: Invoice) -> str:
+    """The invoice as its line in the debtor's summary (the same version as its own item)."""
+    flags = ("d" if invoice.disputed else "") + ("p" if invoice.in_plan else "")
+    return "|".join((
+        invoice.issued_on.isoformat(), invoice.due_on.isoformat(), invoice.currency, str(invoice.total.minor),
+        str(invoice.paid.minor), invoice.last_step or "", _iso(invoice.last_step_on), _iso(invoice.next_action_on),
+        flags, _iso(invoice.promised_on), str(invoice.version),
+    ))
+
+
+def invoice_from_summary(creditor_id: str, debtor_id: str, number: str, entry: str) -> Invoice:
+    fields = entry.split("|")
+    if len(fields) != _SUMMARY_FIELDS:
+        raise ValueError(f"malformed summary entry for invoice {number}")
+    issued, due, currency, total, paid, last_step, last_on, next_on, flags, promised, version = fields
+    return Invoice(
+        creditor_id=creditor_id, debtor_id=debtor_id, number=number,
+        issued_on=date.fromisoformat(issued), due_on=date.fromisoformat(due),
+        total=Money(int(total), currency), paid=Money(int(paid), currency),
+        last_step=last_step or None, last_step_on=_day(last_on), next_action_on=_day(next_on),
+        disputed="d" in flags, in_plan="p" in flags, promised_on=_day(promised), version=int(version),
+    )
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 def task_item(task: dict[str, Any]) -> dict[str, Any]:
@@ -265,15 +303,27 @@ class DynamoStore:
             return None
         return DebtorAccount(creditor, debtor, tuple(invoices))
 
+    def open_account(self, creditor_id: str, debtor_id: str) -> DebtorAccount | None:
+        """AP1b for the portal: a debtor and their open invoices only, from one item read."""
+        creditor = self.get_creditor(creditor_id)
+        if creditor is None:
+            return None
+        debtor, invoices = self.dunning_view(creditor_id, debtor_id)
+        if debtor is None:
+            return None
+        return DebtorAccount(creditor, debtor, tuple(invoices))
+
     def debtor_with_invoices(self, creditor_id: str, debtor_id: str) -> tuple[Debtor | None, list[Invoice]]:
-        """The debtor's profile and every invoice (SK >= "DEBTOR" skips contacts and audit)."""
+        """The debtor's profile and every invoice: the sort keys from "DEBTOR" to the last "INV#"
+        skip contacts, audit events and codes before, and the portal's own items after."""
         debtor: Debtor | None = None
         invoices: list[Invoice] = []
         for item in self._query(
-            KeyConditionExpression="PK = :pk AND SK >= :sk",
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
             ExpressionAttributeValues={
                 ":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
-                ":sk": {"S": keys.DEBTOR_SK},
+                ":first": {"S": keys.DEBTOR_SK},
+                ":last": {"S": keys.invoice_sk("\uffff")},
             },
             ConsistentRead=True,
         ):
@@ -283,12 +333,29 @@ class DynamoStore:
                 invoices.append(invoice_from(item))
         return debtor, invoices
 
+    def dunning_view(self, creditor_id: str, debtor_id: str) -> tuple[Debtor | None, list[Invoice]]:
+        """AP1b: the debtor and their open invoices, from the debtor item's summary: one item read.
+
+        The dunning worker needs nothing else, so its cost does not grow with the debtor's history
+        of settled invoices, contacts and audit events.
+        """
+        response = self._client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                         Key=_to_dynamo(keys.debtor_key(creditor_id, debtor_id)))
+        if "Item" not in response:
+            return None, []
+        item = _from_dynamo(response["Item"])
+        invoices = [invoice_from_summary(creditor_id, debtor_id, number, entry)
+                    for number, entry in sorted((item.get(OPEN_INVOICES) or {}).items())]
+        return debtor_from(item), invoices
+
     def get_debtors(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
         items = self._batch_get([keys.debtor_key(creditor_id, d) for d in set(debtor_ids)])
         return {item["debtor_id"]: debtor_from(item) for item in items}
 
     def put_debtor(self, debtor: Debtor) -> None:
+        """Write a new debtor (with no open invoices yet) and their e-mail index entries."""
         self._client.put_item(TableName=self.table_name, Item=_to_dynamo(debtor_item(debtor)))
+        self._batch_put(email_index_items(debtor))
 
     def update_debtor_contact(self, debtor: Debtor) -> None:
         """Set a known debtor's name, e-mails and phone, leaving what others write (bounces, link version) alone."""
@@ -301,6 +368,7 @@ class DynamoStore:
             ExpressionAttributeValues=_to_dynamo({":name": debtor.name, ":emails": list(debtor.emails),
                                                   ":phone": debtor.phone or ""}),
         )
+        self._batch_put(email_index_items(debtor))
 
     def mark_undeliverable(self, creditor_id: str, debtor_id: str, address: str, audit: dict[str, Any],
                            now: datetime) -> bool:
@@ -337,28 +405,82 @@ class DynamoStore:
         return {item["number"]: invoice_from(item) for item in items}
 
     def put_new_invoices(self, invoices: list[Invoice], debtors: list[Debtor]) -> None:
-        """Store new invoices with their number registry entries, and new or changed debtors, batched."""
-        items: list[dict[str, Any]] = [debtor_item(d) for d in debtors]
+        """Store new invoices with their number registry entries, and new debtors, batched.
+
+        A new debtor's item is written with the summary of their new open invoices; an existing
+        debtor's summary gets its new entries by one UpdateItem per debtor and chunk.
+        """
+        new_debtors = {d.debtor_id for d in debtors}
+        opened: dict[str, list[Invoice]] = {}
+        for invoice in invoices:
+            if not invoice.is_settled():
+                opened.setdefault(invoice.debtor_id, []).append(invoice)
+        items: list[dict[str, Any]] = []
+        for debtor in debtors:
+            items.append({**debtor_item(debtor),
+                          OPEN_INVOICES: {i.number: summary_entry(i) for i in opened.get(debtor.debtor_id, [])}})
+            items.extend(email_index_items(debtor))  # "send me a new link" finds the debtor by address
         for invoice in invoices:
             items.append(invoice_item(invoice))
             items.append(
                 {**keys.invoice_number_key(invoice.creditor_id, invoice.number), "debtor_id": invoice.debtor_id}
             )
         self._batch_put(items)
+        for debtor_id, added in opened.items():
+            if debtor_id in new_debtors:
+                continue
+            for start in range(0, len(added), SUMMARY_CHUNK):
+                update = self._summary_update(added[0].creditor_id, debtor_id, added[start:start + SUMMARY_CHUNK])
+                self._client.update_item(**update, ConditionExpression="attribute_exists(PK)")
 
     def update_invoice(self, invoice: Invoice) -> Invoice:
         """Write `invoice` if nobody changed it since it was read (its `version`); VersionConflict otherwise."""
-        stored = _replace_version(invoice, invoice.version + 1)
         try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=_to_dynamo(invoice_item(stored)),
-                ConditionExpression="attribute_exists(PK) AND version = :v",
-                ExpressionAttributeValues={":v": {"N": str(invoice.version)}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            self._client.transact_write_items(TransactItems=self.invoice_write_actions([invoice]))
+        except self._client.exceptions.TransactionCanceledException as exc:
             raise VersionConflict(invoice.number) from exc
-        return stored
+        return _replace_version(invoice, invoice.version + 1)
+
+    def invoice_write_actions(self, invoices: list[Invoice]) -> list[dict[str, Any]]:
+        """TransactWriteItems actions writing `invoices`: each only if its version is still the one read,
+        and one update per debtor keeping their open-invoice summary equal to the invoices.
+
+        Every write of an existing invoice goes through here, so the summary never drifts from
+        the items. The version-checked puts come first, in the order given.
+        """
+        actions = [self._versioned_invoice_put(invoice) for invoice in invoices]
+        by_debtor: dict[tuple[str, str], list[Invoice]] = {}
+        for invoice in invoices:
+            by_debtor.setdefault((invoice.creditor_id, invoice.debtor_id), []).append(
+                _replace_version(invoice, invoice.version + 1))
+        for (creditor_id, debtor_id), written in by_debtor.items():
+            actions.append({"Update": self._summary_update(creditor_id, debtor_id, written)})
+        return actions
+
+    def _summary_update(self, creditor_id: str, debtor_id: str, invoices: list[Invoice]) -> dict[str, Any]:
+        """SET the entries of open invoices and REMOVE those of settled ones, in the debtor's summary."""
+        names: dict[str, str] = {"#open": OPEN_INVOICES}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for n, invoice in enumerate(invoices):
+            names[f"#i{n}"] = invoice.number
+            if invoice.is_settled():
+                removes.append(f"#open.#i{n}")
+            else:
+                values[f":i{n}"] = summary_entry(invoice)
+                sets.append(f"#open.#i{n} = :i{n}")
+        expression = " ".join(part for part in (
+            f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "") if part)
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _to_dynamo(keys.debtor_key(creditor_id, debtor_id)),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            update["ExpressionAttributeValues"] = _to_dynamo(values)
+        return update
 
     def due_invoices(self, creditor_id: str, day: date, counter: list[int] | None = None) -> Iterator[DueInvoice]:
         """AP2: invoices with an action planned on or before `day`, from the sparse index."""
@@ -426,9 +548,11 @@ class DynamoStore:
         audit: dict[str, Any],
         now: datetime,
         task: dict[str, Any] | None = None,
+        extra_items: Iterable[dict[str, Any]] = (),
     ) -> None:
         """In one transaction: the contact marked sent, the invoices moved on, the audit event added,
-        and the finance task the step calls for, if any.
+        the finance task the step calls for, if any, and `extra_items` (plain items put as they are,
+        e.g. the record of the portal link the mail carried).
 
         Raises VersionConflict when an invoice changed since it was read (an import or a payment).
         """
@@ -473,13 +597,15 @@ class DynamoStore:
             "steps": audit.get("steps"),
             "totals": totals,
         })}})
-        for invoice in invoices:
-            actions.append(self._versioned_invoice_put(invoice))
+        for item in extra_items:
+            actions.append({"Put": {"TableName": self.table_name, "Item": _to_dynamo(item)}})
+        first_invoice = len(actions)
+        actions.extend(self.invoice_write_actions(invoices) if invoices else [])
         try:
             self._client.transact_write_items(TransactItems=actions)
         except self._client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons[4 if task is not None else 3 :]:
+            if "ConditionalCheckFailed" in reasons[first_invoice:]:
                 raise VersionConflict(",".join(i.number for i in invoices)) from exc
             raise
 
@@ -537,8 +663,7 @@ class DynamoStore:
                                                          ":t": now.isoformat()}),
             }
         }, self._audit_put(creditor_id, audit["debtor_id"], audit, now)]
-        for invoice in invoices:
-            actions.append(self._versioned_invoice_put(invoice))
+        actions.extend(self.invoice_write_actions(invoices) if invoices else [])
         try:
             self._client.transact_write_items(TransactItems=actions)
         except self._client.exceptions.TransactionCanceledException as exc:

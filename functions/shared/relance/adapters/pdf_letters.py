@@ -1,13 +1,15 @@
-"""Formal notice letters as PDF, in French or English, with fpdf2 and the DejaVu fonts shipped in the package.
+"""Printed letters as PDF (the formal notice, the reminder letter), in French or English, with fpdf2 and the
+DejaVu fonts shipped in the package.
 
-No system library is needed, so this runs on Lambda as it runs locally. The letter only lays out what
+No system library is needed, so this runs on Lambda as it runs locally. A letter only lays out what
 `relance.domain.letters` decided; every amount and date is formatted by `relance.domain.formatting`.
+Both letters share the letterhead, the window-envelope address block and the footer.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from importlib import resources
 
@@ -17,7 +19,8 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from relance.domain.formatting import babel_locale, format_day, format_money
-from relance.domain.letters import FormalNotice
+from relance.domain.letters import FormalNotice, LetterTone, ReminderLetter
+from relance.domain.parties import Creditor, Debtor
 
 FONT = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -184,10 +187,11 @@ _WORDS: dict[str, dict[str, str]] = {
 def render_formal_notice(notice: FormalNotice) -> bytes:
     """The notice as a one- or two-page A4 PDF letter in the notice's language."""
     language = notice.language if notice.language in _WORDS else "en"
-    pdf = _LetterPdf(notice, language)
+    words = _WORDS[language]
+    pdf = _LetterPdf(words, language, words["subject"], notice.reference, notice.creditor, notice.letter_on)
     pdf.add_page()
-    _letterhead(pdf, notice, language)
-    _recipient(pdf, notice, language)
+    _letterhead(pdf, notice.creditor, words)
+    _recipient(pdf, notice.creditor, notice.debtor, notice.letter_on, words, language, words["registered"])
     _opening(pdf, notice, language)
     _claim_table(pdf, notice, language)
     _body(pdf, notice, language)
@@ -198,10 +202,11 @@ def render_formal_notice(notice: FormalNotice) -> bytes:
 class _LetterPdf(FPDF):
     """An A4 page with our fonts and a footer carrying the reference and the page number."""
 
-    def __init__(self, notice: FormalNotice, language: str) -> None:
+    def __init__(self, words: dict[str, str], language: str, subject: str, reference: str, creditor: Creditor,
+                 letter_on: date) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self._words = _WORDS[language]
-        self._reference = notice.reference
+        self._words = words
+        self._reference = reference
         fonts = resources.files("relance").joinpath("data", "fonts")
         for style, name in _FONT_FILES.items():
             with resources.as_file(fonts.joinpath(name)) as path:
@@ -209,11 +214,11 @@ class _LetterPdf(FPDF):
         self.set_margins(_MARGIN, 16, _MARGIN)
         self.set_auto_page_break(auto=True, margin=18)
         self.set_lang(language)
-        self.set_title(f"{self._words['subject']} · {notice.reference}")
-        self.set_author(notice.creditor.legal_name)
+        self.set_title(f"{subject} · {reference}")
+        self.set_author(creditor.legal_name)
         self.set_creator("Relance")
-        # The letter date, not the clock: the same notice always gives the same bytes.
-        self.set_creation_date(datetime.combine(notice.letter_on, time(), tzinfo=UTC))
+        # The letter date, not the clock: the same letter always gives the same bytes.
+        self.set_creation_date(datetime.combine(letter_on, time(), tzinfo=UTC))
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -224,15 +229,14 @@ class _LetterPdf(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _letterhead(pdf: _LetterPdf, notice: FormalNotice, language: str) -> None:
-    creditor = notice.creditor
+def _letterhead(pdf: _LetterPdf, creditor: Creditor, words: dict[str, str]) -> None:
     pdf.set_font(FONT, "B", 13)
     pdf.multi_cell(95, 6, creditor.legal_name, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 8.5)
     pdf.set_text_color(*_GREY)
     lines = []
     if creditor.siren:
-        lines.append(_WORDS[language]["siren"].format(value=creditor.siren))
+        lines.append(words["siren"].format(value=creditor.siren))
     lines.extend(_address_lines(creditor.address))
     lines.extend(value for value in (creditor.contact_email, creditor.contact_phone) if value)
     for line in lines:
@@ -243,16 +247,17 @@ def _letterhead(pdf: _LetterPdf, notice: FormalNotice, language: str) -> None:
     pdf.set_y(pdf.get_y() + 5)
 
 
-def _recipient(pdf: _LetterPdf, notice: FormalNotice, language: str) -> None:
-    words = _WORDS[language]
-    debtor = notice.debtor
+def _recipient(pdf: _LetterPdf, creditor: Creditor, debtor: Debtor, letter_on: date, words: dict[str, str],
+               language: str, mention: str | None) -> None:
+    """The address block where a window envelope shows it, under `mention` (how the letter is sent), then the date."""
     top = max(pdf.get_y(), 48)
     pdf.set_xy(_RECIPIENT_X, top)
-    pdf.set_font(FONT, "", 7.5)
-    pdf.set_text_color(*_GREY)
-    pdf.multi_cell(0, 4, words["registered"], align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_y(pdf.get_y() + 1.5)
+    if mention:
+        pdf.set_font(FONT, "", 7.5)
+        pdf.set_text_color(*_GREY)
+        pdf.multi_cell(0, 4, mention, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_y(pdf.get_y() + 1.5)
     pdf.set_x(_RECIPIENT_X)
     pdf.set_font(FONT, "B", 10.5)
     pdf.multi_cell(0, 5, debtor.name, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
@@ -264,8 +269,8 @@ def _recipient(pdf: _LetterPdf, notice: FormalNotice, language: str) -> None:
         pdf.multi_cell(0, 4.6, line, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_y(pdf.get_y() + 6)
     pdf.set_x(_RECIPIENT_X)
-    place = _place(notice.creditor.address)
-    day = format_day(notice.letter_on, language, "long")
+    place = _place(creditor.address)
+    day = format_day(letter_on, language, "long")
     dated = words["dated_at"].format(place=place, day=day) if place else words["dated"].format(day=day)
     pdf.multi_cell(0, 5, dated, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(pdf.get_y() + 4)
@@ -426,3 +431,135 @@ def _place(address: str | None) -> str | None:
     found = list(_FR_POSTCODE_CITY.finditer(address))
     return found[-1].group("city").strip() if found else None
 
+
+
+# --- the reminder letter -----------------------------------------------------------------------
+
+_SHARED = ("company_id", "siren", "dated_at", "dated", "reference", "salutation", "col_number", "col_issued",
+           "col_due", "total_row", "already_paid", "closing", "footer")
+
+# A reminder, never a formal notice: no deadline, no "formal notice", no threat of proceedings. The
+# portal link is personal and expires, so a printed letter gives the creditor's contact details instead.
+_REMINDER_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        **{key: _WORDS["fr"][key] for key in _SHARED},
+        "subject_friendly": "Objet : Rappel de paiement",
+        "subject_firm": "Objet : Relance de paiement",
+        "intro_friendly_one": (
+            "Sauf erreur de notre part, la facture ci-dessous reste à régler à ce jour. Il s'agit très "
+            "probablement d'un simple oubli."
+        ),
+        "intro_friendly_many": (
+            "Sauf erreur de notre part, les factures ci-dessous restent à régler à ce jour. Il s'agit très "
+            "probablement d'un simple oubli."
+        ),
+        "intro_firm_one": "Malgré nos précédents rappels, la facture ci-dessous reste impayée à ce jour.",
+        "intro_firm_many": "Malgré nos précédents rappels, les factures ci-dessous restent impayées à ce jour.",
+        "ask_friendly": "Nous vous remercions de bien vouloir nous régler la somme de {amount}.",
+        "ask_firm": "Nous vous demandons de nous régler sans attendre la somme de {amount}.",
+        "and": _WORDS["fr"]["and"],
+        "col_amount_due": "Montant dû",
+        "late_charges": (
+            "Nous vous rappelons que tout retard de paiement fait courir les pénalités de retard et "
+            "l'indemnité forfaitaire pour frais de recouvrement prévues par nos conditions générales de "
+            "vente et par la loi."
+        ),
+        "how_to_pay": "Pour régler, ou pour toute question, vous pouvez nous joindre : {contact}.",
+        "how_to_pay_by_post": "Pour régler, ou pour toute question, écrivez-nous à l'adresse ci-dessus.",
+        "difficulty": (
+            "En cas de difficulté, ou si une facture vous semble contestable, contactez-nous : nous pouvons "
+            "convenir d'un échéancier ou examiner votre réclamation."
+        ),
+    },
+    "en": {
+        **{key: _WORDS["en"][key] for key in _SHARED},
+        "subject_friendly": "Subject: Payment reminder",
+        "subject_firm": "Subject: Overdue payment reminder",
+        "intro_friendly_one": (
+            "According to our records, the invoice below is still unpaid. This is most probably an oversight."
+        ),
+        "intro_friendly_many": (
+            "According to our records, the invoices below are still unpaid. This is most probably an oversight."
+        ),
+        "intro_firm_one": "Despite our previous reminders, the invoice below remains unpaid.",
+        "intro_firm_many": "Despite our previous reminders, the invoices below remain unpaid.",
+        "ask_friendly": "We would be grateful if you would pay us the sum of {amount}.",
+        "ask_firm": "We ask you to pay us the sum of {amount} without further delay.",
+        "and": _WORDS["en"]["and"],
+        "col_amount_due": "Amount due",
+        "late_charges": (
+            "Please note that late payment bears the late-payment interest and the fixed compensation for "
+            "recovery costs provided for by our terms of sale and by law."
+        ),
+        "how_to_pay": "To pay, or for any question, you can reach us at: {contact}.",
+        "how_to_pay_by_post": "To pay, or for any question, please write to us at the address above.",
+        "difficulty": (
+            "If you are in difficulty, or if you dispute an invoice, please contact us: we can agree on a "
+            "payment plan or look into your claim."
+        ),
+    },
+}
+
+
+def render_reminder_letter(letter: ReminderLetter) -> bytes:
+    """The reminder as a one-page A4 PDF letter (more for a long list) in the letter's language."""
+    language = letter.language if letter.language in _REMINDER_WORDS else "en"
+    words = _REMINDER_WORDS[language]
+    subject = words["subject_friendly" if letter.tone is LetterTone.FRIENDLY else "subject_firm"]
+    pdf = _LetterPdf(words, language, subject, letter.reference, letter.creditor, letter.letter_on)
+    pdf.add_page()
+    _letterhead(pdf, letter.creditor, words)
+    _recipient(pdf, letter.creditor, letter.debtor, letter.letter_on, words, language, mention=None)
+    _reminder_opening(pdf, letter, words, subject, language)
+    _reminder_table(pdf, letter, words, language)
+    _reminder_body(pdf, letter, words)
+    return bytes(pdf.output())
+
+
+def _reminder_opening(pdf: _LetterPdf, letter: ReminderLetter, words: dict[str, str], subject: str,
+                      language: str) -> None:
+    tone = letter.tone.value
+    pdf.set_font(FONT, "", 9.5)
+    _paragraph(pdf, words["reference"].format(reference=letter.reference), after=1)
+    pdf.set_font(FONT, "B", 11)
+    _paragraph(pdf, subject, after=4)
+    pdf.set_font(FONT, "", 9.5)
+    _paragraph(pdf, words["salutation"], after=2)
+    _paragraph(pdf, words[f"intro_{tone}_{'one' if len(letter.lines) == 1 else 'many'}"], after=2)
+    amounts = words["and"].join(format_money(amount, language) for amount in letter.totals)
+    _paragraph(pdf, words[f"ask_{tone}"].format(amount=amounts), after=3)
+
+
+def _reminder_table(pdf: _LetterPdf, letter: ReminderLetter, words: dict[str, str], language: str) -> None:
+    pdf.set_font(FONT, "", 8.5)
+    with pdf.table(
+        col_widths=[50, 35, 35, pdf.epw - 120], width=pdf.epw, text_align=["LEFT", "LEFT", "LEFT", "RIGHT"],
+        line_height=4.6, align="LEFT", borders_layout="HORIZONTAL_LINES",
+        headings_style=FontFace(emphasis="BOLD", fill_color=_LIGHT), padding=(1, 1.2), v_align="MIDDLE",
+    ) as table:
+        table.row([words["col_number"], words["col_issued"], words["col_due"], words["col_amount_due"]])
+        for line in letter.lines:
+            table.row([line.number, format_day(line.issued_on, language, "short"),
+                       format_day(line.due_on, language, "short"), format_money(line.amount_due, language)])
+        bold = FontFace(emphasis="BOLD")
+        for amount in letter.totals:
+            row = table.row()
+            row.cell(words["total_row"].format(currency=amount.currency), style=bold, colspan=3)
+            row.cell(format_money(amount, language), style=bold)
+    pdf.set_y(pdf.get_y() + 3)
+
+
+def _reminder_body(pdf: _LetterPdf, letter: ReminderLetter, words: dict[str, str]) -> None:
+    pdf.set_font(FONT, "", 9.5)
+    if letter.mentions_late_charges:
+        _paragraph(pdf, words["late_charges"], after=2)
+    phone = letter.creditor.contact_phone and letter.creditor.contact_phone.replace(" ", "\u00a0")
+    contact = " · ".join(value for value in (letter.creditor.contact_email, phone) if value)
+    how_to_pay = words["how_to_pay"].format(contact=contact) if contact else words["how_to_pay_by_post"]
+    _paragraph(pdf, how_to_pay, after=2)
+    _paragraph(pdf, words["difficulty"], after=2)
+    _paragraph(pdf, words["already_paid"], after=2)
+    _paragraph(pdf, words["closing"], after=6)
+    pdf.set_x(_RECIPIENT_X)
+    pdf.set_font(FONT, "B", 9.5)
+    pdf.multi_cell(0, 5, letter.creditor.legal_name, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

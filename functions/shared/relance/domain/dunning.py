@@ -8,7 +8,9 @@ Rules (issue 5, domain pack §10):
   and a required step (the formal notice) is never skipped;
 - courteous first: an invoice never chased starts no higher than the first reminder after its
   due date, however late it was imported; each later step then waits its spacing;
-- an e-mail step for a debtor with no reachable address becomes a call task for finance.
+- an e-mail step for a debtor with no reachable address becomes a call task for finance;
+- a changed ladder applies to what comes next: an invoice carries on from its last step, or, when the
+  new ladder lacks that step, from the day that step reached, never past a required step not taken.
 """
 
 from __future__ import annotations
@@ -37,9 +39,27 @@ def _following(invoice: Invoice, policy: DunningPolicy) -> tuple[PolicyStep, ...
         return policy.steps
     try:
         return policy.steps[policy.index_of(invoice.last_step) + 1 :]
-    except ValueError:  # the policy changed and no longer has that step: carry on from the offset reached
-        done = [s for s in policy.steps if invoice.last_step_on and invoice.due_on + timedelta(s.offset_days) <= invoice.last_step_on]
-        return policy.steps[len(done):]
+    except ValueError:  # the policy changed and no longer has that step
+        return policy.steps[_passed_on_a_changed_ladder(invoice, policy) :]
+
+
+def _passed_on_a_changed_ladder(invoice: Invoice, policy: DunningPolicy) -> int:
+    """How many steps of a new ladder count as done for an invoice whose last step the ladder no longer has.
+
+    The invoice records the id and the day of its last step, not that step's offset, so its place is
+    the day it reached: it sits at the last step whose offset is at or before that day and carries on
+    from the next one. A required step (the formal notice) never counts as done: nothing says the step
+    that is gone was one, and a formal notice sent twice does less harm than an agency hand-off without one.
+    """
+    if invoice.last_step_on is None:
+        return 0
+    reached = (invoice.last_step_on - invoice.due_on).days
+    passed = 0
+    for step in policy.steps:
+        if step.offset_days > reached or step.required:
+            break
+        passed += 1
+    return passed
 
 
 def step_date(invoice: Invoice, step: PolicyStep, closed: Container[date]) -> date:

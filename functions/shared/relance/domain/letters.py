@@ -1,7 +1,8 @@
-"""The formal notice (mise en demeure): what is claimed, per invoice, on the day of the letter.
+"""Printed letters: the formal notice (mise en demeure) and the reminder letter of a `letter` step.
 
-Pure: the rates, the rules and the letter date come in as arguments. Figures come from
-`compute_late_fees`, so the letter says exactly what the late-fee engine says (domain pack §3, §10).
+Pure: the rates, the rules and the letter date come in as arguments. The formal notice's figures come
+from `compute_late_fees`, so the letter says exactly what the late-fee engine says (domain pack §3, §10).
+A reminder letter claims only the balances owed: it is a reminder, never a formal notice.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from relance.domain.errors import RelanceError, UnknownJurisdiction
 from relance.domain.invoices import Invoice
 from relance.domain.late_fees import InterestSegment, LateFeeClaim, Rulebook, compute_late_fees
-from relance.domain.money import Money, total
+from relance.domain.money import Money, total, totals_by_currency
 from relance.domain.parties import Creditor, Debtor, PartyKind
 from relance.domain.rates import RateTable
 
@@ -238,3 +240,88 @@ def _line(
         indemnity=result.recovery_fee,
         segments=result.segments,
     )
+
+
+# --- the reminder letter of a `letter` step ------------------------------------------------------
+
+# The step templates whose letter reads as a friendly reminder; any other template gives a firm one.
+FRIENDLY_TEMPLATES = frozenset({"courtesy", "reminder_friendly"})
+
+
+class LetterTone(StrEnum):
+    FRIENDLY = "friendly"  # "probably an oversight"
+    FIRM = "firm"  # "despite our reminders"; still no deadline and no formal-notice wording
+
+
+class NothingOwed(RelanceError):
+    """A reminder letter needs at least one invoice with a balance still owed."""
+
+    code = "reminder_letter.nothing_owed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderLine:
+    """One invoice in a reminder letter and what is still owed on it."""
+
+    number: str
+    issued_on: date
+    due_on: date
+    amount_due: Money
+
+    @property
+    def currency(self) -> str:
+        return self.amount_due.currency
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderLetter:
+    """A printed reminder: who asks whom to pay which invoices, in the tone of the step."""
+
+    creditor: Creditor
+    debtor: Debtor
+    letter_on: date
+    language: str
+    tone: LetterTone
+    lines: tuple[ReminderLine, ...]
+    reference: str
+
+    @property
+    def totals(self) -> tuple[Money, ...]:
+        """What is owed per currency, in currency order."""
+        return tuple(totals_by_currency([line.amount_due for line in self.lines]).values())
+
+    @property
+    def mentions_late_charges(self) -> bool:
+        """A firm letter to a business recalls that late payment has a cost; a consumer owes no fixed fee."""
+        return self.tone is LetterTone.FIRM and self.debtor.kind is PartyKind.BUSINESS
+
+
+def tone_of(template: str) -> LetterTone:
+    """The tone of the letter a step's template asks for."""
+    return LetterTone.FRIENDLY if template in FRIENDLY_TEMPLATES else LetterTone.FIRM
+
+
+def build_reminder_letter(
+    creditor: Creditor,
+    debtor: Debtor,
+    invoices: Sequence[Invoice],
+    letter_on: date,
+    template: str,
+    language: str,
+    reference: str,
+) -> ReminderLetter:
+    """The reminder listing every invoice still owed among `invoices`, oldest due first, in the step's tone."""
+    for invoice in invoices:
+        if invoice.debtor_id != debtor.debtor_id:
+            raise InvoiceOfAnotherDebtor(
+                f"invoice {invoice.number} belongs to debtor {invoice.debtor_id}, not {debtor.debtor_id}",
+                invoice=invoice.number, debtor_id=debtor.debtor_id,
+            )
+    owed = sorted((i for i in invoices if not i.is_settled()), key=lambda i: (i.due_on, i.number))
+    if not owed:
+        raise NothingOwed(
+            f"none of the {len(invoices)} invoice(s) of {debtor.name} is still owed on {letter_on}",
+            debtor_id=debtor.debtor_id, letter_on=letter_on.isoformat(),
+        )
+    lines = tuple(ReminderLine(i.number, i.issued_on, i.due_on, i.balance) for i in owed)
+    return ReminderLetter(creditor, debtor, letter_on, language, tone_of(template), lines, reference)

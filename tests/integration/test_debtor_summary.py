@@ -1,0 +1,73 @@
+"""The debtor item's summary of open invoices: what the dunning worker reads instead of the partition."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from relance.adapters.dynamo import DynamoStore, VersionConflict
+from relance.domain.invoices import Invoice
+from relance.domain.money import Money
+from relance.domain.parties import Debtor
+
+CREDITOR = "acme"
+DEBTOR = Debtor(CREDITOR, "d-1", "Boulangerie Dupont", emails=("ap@dupont.example",))
+
+
+def an_invoice(number: str, total: int, paid: int = 0, due_on: date = date(2026, 10, 1)) -> Invoice:
+    return Invoice(CREDITOR, DEBTOR.debtor_id, number, date(2026, 9, 1), due_on, Money(total, "EUR"),
+                   Money(paid, "EUR"), next_action_on=due_on)
+
+
+def open_in_partition(store: DynamoStore) -> list[Invoice]:
+    _debtor, invoices = store.debtor_with_invoices(CREDITOR, DEBTOR.debtor_id)
+    return sorted((i for i in invoices if not i.is_settled()), key=lambda i: i.number)
+
+
+@pytest.fixture
+def store(stack) -> DynamoStore:
+    return DynamoStore(stack.physical["RelanceTable"])
+
+
+def test_a_new_debtor_and_later_invoices_appear_in_the_summary_settled_ones_do_not(store):
+    store.put_new_invoices([an_invoice("F-1", 100_00), an_invoice("F-2", 50_00, paid=50_00)], [DEBTOR])
+    store.put_new_invoices([an_invoice("F-3", 70_00)], [])
+
+    debtor, summary = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+
+    assert debtor is not None and debtor.name == "Boulangerie Dupont"
+    assert [i.number for i in summary] == ["F-1", "F-3"]
+    assert summary == open_in_partition(store)
+
+
+def test_paying_an_invoice_removes_it_and_an_unpaid_change_rewrites_it(store):
+    store.put_new_invoices([an_invoice("F-1", 100_00), an_invoice("F-2", 80_00)], [DEBTOR])
+    _debtor, (first, second) = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+
+    store.update_invoice(replace(first, paid=Money(100_00, "EUR"), next_action_on=None))
+    store.update_invoice(replace(second, paid=Money(30_00, "EUR"), disputed=True))
+
+    _debtor, summary = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+    assert [(i.number, i.balance.minor, i.disputed, i.version) for i in summary] == [("F-2", 50_00, True, 1)]
+    assert summary == open_in_partition(store)
+
+
+def test_a_stale_write_changes_neither_the_invoice_nor_the_summary(store):
+    store.put_new_invoices([an_invoice("F-1", 100_00)], [DEBTOR])
+    _debtor, (read_once,) = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+    store.update_invoice(replace(read_once, paid=Money(10_00, "EUR")))
+
+    with pytest.raises(VersionConflict):
+        store.update_invoice(replace(read_once, paid=Money(100_00, "EUR")))
+
+    _debtor, summary = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+    assert [(i.balance.minor, i.version) for i in summary] == [(90_00, 1)]
+    assert summary == open_in_partition(store)
+
+
+def test_a_settled_invoice_never_stays_in_the_next_action_index(store):
+    store.put_new_invoices([an_invoice("F-1", 100_00, paid=100_00)], [DEBTOR])
+
+    assert list(store.due_invoices(CREDITOR, date(2026, 12, 31))) == []
