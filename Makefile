@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-packages sam i18n docs bench clean
+.PHONY: demo test install system-packages sam node-packages i18n docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -29,10 +29,18 @@ $(SAM_VENV)/bin/sam:
 
 sam: $(SAM_VENV)/bin/sam
 
+# axe-core (pinned in package-lock.json) is injected into portal pages by the browser tests.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-packages: node_modules/.installed
+
 demo: $(STAMP)
 	$(BIN)/relance demo
 
-test: $(STAMP) system-packages sam
+test: $(STAMP) system-packages sam node-packages
 	SAM_CLI_TELEMETRY=0 NO_MKDOCS_2_WARNING=1 $(BIN)/python -m pytest
 
 i18n: $(STAMP)
@@ -45,6 +53,8 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/dunning.py
+	$(BIN)/python bench/portal.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .relance site .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) node_modules .relance site .pytest_cache

@@ -22,7 +22,8 @@ from relance.adapters.dynamo import DynamoStore
 from relance.adapters.s3 import S3Documents
 from relance.adapters.settings import load_settings
 from relance.adapters.ses import SesMailer
-from relance.adapters.wiring import LawLetters, closed_for, link_maker, policies_for
+from relance.adapters.policy_store import PolicyStore
+from relance.adapters.wiring import LawLetters, closed_for, link_maker, policy_source
 from relance.services.dunning import Outcome, Ports, take_step
 from relance.services.jobs import ReminderJob
 
@@ -38,9 +39,9 @@ ports = Ports(
     documents=S3Documents(os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")),
     letters=LawLetters(provisional=os.environ.get("RELANCE_PROVISIONAL_RATES") == "1",
                        override_file=os.environ.get("RELANCE_RATES_FILE") or None),
-    link_for=link_maker(settings),
+    issue_link=link_maker(settings),
     closed_for=closed_for,
-    policies_for=policies_for,
+    policies_for=policy_source(PolicyStore(settings.table_name), ttl_seconds=300),  # one read per creditor per 5 min
 )
 
 

@@ -137,13 +137,17 @@ def _a_reminded_debtor() -> str:
 
 
 def _serve_portal(port: int) -> int:
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-") -> None:  # a request line would print a link token
+            pass
 
     from relance_portal import create_app
     from relance_portal.wiring import portal_config
 
     app = create_app({**portal_config(), "SESSION_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     print(f"\nPortal on http://127.0.0.1:{port}/ (Ctrl-C stops the demo)")
     try:
         server.serve_forever()

@@ -195,6 +195,18 @@ def _create_queue(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> 
     stack.arns[logical_id] = f"arn:aws:sqs:{stack.region}:{ACCOUNT_ID}:{name}"
 
 
+def _local_stripe_keys() -> str:
+    # No secret key: the portal then uses the stand-in checkout (RELANCE_STRIPE_STAND_IN below), never Stripe.
+    # A webhook signing secret of Stripe's form, new for each stack, that the stand-in and the tests sign with.
+    return json.dumps({"secret_key": "", "webhook_secret": f"whsec_{secrets.token_hex(24)}"})
+
+
+# Secrets whose template value is a placeholder the operator fills in: the local stack fills them itself.
+LOCAL_SECRET_VALUES = {"StripeSecret": _local_stripe_keys}
+# Local-only settings added to a function's environment (never in template.yaml, so never deployed).
+LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1"}}
+
+
 def _create_secret(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
     name = props.get("Name") or _physical_name(stack, logical_id)
     manager = client("secretsmanager")
@@ -202,7 +214,13 @@ def _create_secret(stack: LocalStack, logical_id: str, props: dict[str, Any]) ->
         arn = manager.describe_secret(SecretId=name)["ARN"]
     except manager.exceptions.ResourceNotFoundException:
         length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 64))
-        arn = manager.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])["ARN"]
+        if logical_id in LOCAL_SECRET_VALUES:
+            value = LOCAL_SECRET_VALUES[logical_id]()
+        elif "SecretString" in props:
+            value = str(props["SecretString"])
+        else:
+            value = secrets.token_urlsafe(length)[:length]
+        arn = manager.create_secret(Name=name, SecretString=value)["ARN"]
     stack.physical[logical_id] = arn
     stack.arns[logical_id] = arn
 
@@ -327,6 +345,7 @@ def provision(
             continue
         own = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
         stack.environments[name] = {k: str(v) for k, v in resolver.resolve({**global_env, **own}).items()}
+        stack.environments[name].update(LOCAL_ENVIRONMENT.get(name, {}))
     return stack
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import late_fees, policy
+from relance_cli import late_fees, policy, static
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -258,9 +258,15 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    """`relance link DEBTOR_ID`: issue, store and print a fresh link; `relance link revoke`: revoke them all."""
+    from datetime import UTC, datetime
+
+    from relance.adapters.portal_access import PortalAccessStore
     from relance.adapters.settings import load_settings
     from relance.adapters.wiring import link_maker
 
+    if args.debtor_id == "revoke":
+        return _revoke_links(args)
     _connect(args)
     store = _store()
     creditor_id = args.creditor
@@ -272,7 +278,28 @@ def cmd_link(args: argparse.Namespace) -> int:
     debtor, _invoices = store.debtor_with_invoices(creditor_id, args.debtor_id)
     if debtor is None:
         raise CommandError(f"no debtor {args.debtor_id!r} for creditor {creditor_id!r}")
-    print(link_maker(load_settings())(debtor))
+    settings = load_settings()
+    link = link_maker(settings)(debtor, datetime.now(UTC))
+    PortalAccessStore(settings.table_name).put_link(link.item)
+    print(link.url)
+    return 0
+
+
+def _revoke_links(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from relance.adapters.portal_access import PortalAccessStore
+    from relance.adapters.settings import load_settings
+    from relance.services.portal_access import revoke_links
+
+    if not args.creditor or not args.debtor:
+        raise CommandError("say whose links to revoke: relance link revoke --creditor C --debtor D")
+    _connect(args)
+    access = PortalAccessStore(load_settings().table_name)
+    version = revoke_links(args.creditor, args.debtor, args.actor, datetime.now(UTC), access)
+    if version is None:
+        raise CommandError(f"no debtor {args.debtor!r} for creditor {args.creditor!r}")
+    print(f"Every link and open portal session of {args.debtor} is revoked (link version {version}).")
     return 0
 
 
@@ -357,9 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--limit", type=int, default=1000)
     outbox.set_defaults(handler=cmd_outbox)
 
-    link = commands.add_parser("link", help="print a fresh personal portal link for a debtor")
-    link.add_argument("debtor_id")
+    link = commands.add_parser(
+        "link", help="print a fresh personal portal link for a debtor, or revoke all of a debtor's links",
+        usage="relance link DEBTOR_ID [--creditor C]\n       relance link revoke --creditor C --debtor D",
+    )
+    link.add_argument("debtor_id", metavar="DEBTOR_ID|revoke",
+                      help="the debtor to print a fresh link for; `revoke` ends every link and session of --debtor")
     link.add_argument("--creditor")
+    link.add_argument("--debtor", help="with revoke: the debtor whose links stop working at once")
+    link.add_argument("--actor", default=os.environ.get("USER", "operator"), help="with revoke: who, for the audit")
     link.set_defaults(handler=cmd_link)
 
     demo = commands.add_parser("demo", help="run the local demo (moto server + portal); Ctrl-C stops it")
@@ -369,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     late_fees.register(commands)
-    policy.register(commands)
+    policy.register(commands, connect=_connect)
+    static.register(commands)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The debtor portal: a Flask app that shows a debtor their account through a signed personal link."""
+"""The debtor portal: a Flask app that shows a debtor their account through a personal link."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import Babel
 from flask_wtf import CSRFProtect
 
-from relance.adapters.links import DEFAULT_MAX_AGE_DAYS
-from relance_portal import debtor, health
+from relance.domain.access import SESSION_LIFETIME
+from relance_portal import account, assets, debtor, health, pay
+from relance_portal.account_services import AccountServices
 from relance_portal.errors import correlation_id, log, register_error_pages
 from relance_portal.i18n import (
     SUPPORTED_LANGUAGES,
@@ -35,15 +36,16 @@ class Defaults:
     SECRET_KEY: str | None = (
         None  # signs the session and CSRF tokens; must come from config or RELANCE_SECRET_KEY
     )
-    LINK_MAX_AGE_DAYS = DEFAULT_MAX_AGE_DAYS
+    # A personal link opens a session that ends 30 minutes after the debtor's last request.
+    PERMANENT_SESSION_LIFETIME = SESSION_LIFETIME
     SESSION_COOKIE_SECURE = True  # set RELANCE_SESSION_COOKIE_SECURE=false only for local http
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
     # Flask-WTF's strict mode on https demands a Referer matching the host, but every page sends
-    # `Referrer-Policy: no-referrer` because the token is in the URL. The session-bound token and
-    # SameSite=Lax still guard each form.
+    # `Referrer-Policy: no-referrer` so that no address of the portal leaks. The session-bound
+    # token and SameSite=Lax still guard each form.
     WTF_CSRF_SSL_STRICT = False
     HSTS_MAX_AGE_SECONDS = 63_072_000  # two years
     STATIC_BASE_URL: str | None = (
@@ -53,7 +55,7 @@ class Defaults:
 
 
 class PortalFlask(Flask):
-    """Flask, logging failures by correlation id rather than by path: the path holds the debtor's token."""
+    """Flask, logging failures by correlation id rather than by path: a path can hold a debtor's token."""
 
     def log_exception(self, exc_info) -> None:  # type: ignore[override]
         log.error(
@@ -76,6 +78,11 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: pass it in config or set RELANCE_SECRET_KEY")
     app.extensions["relance"] = services or Services.from_settings(app.config)
+    # The account pages' store, bucket and policies: ACCOUNT_SERVICES, else the deployed wiring's, built on
+    # first use (none when the Services are in-memory or from a custom factory: pass ACCOUNT_SERVICES then).
+    wired = services is None and not app.config.get("SERVICES_FACTORY")
+    app.extensions["relance_account"] = app.config.get("ACCOUNT_SERVICES") or (
+        AccountServices.from_settings if wired else None)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=choose_locale)
@@ -85,7 +92,9 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
 
     app.before_request(remember_asked_language)
     app.before_request(_assign_correlation_id)
-    app.register_blueprint(debtor.bp, url_prefix="/d")
+    app.register_blueprint(debtor.bp)  # /d/<token>, /d/new-link, /account and /account/...
+    app.register_blueprint(account.bp)  # /account/invoices, statement, dispute, promise, history, documents
+    pay.init_app(app)  # /account/pay…, and locally the stand-in checkout pages (standin.py)
     app.register_blueprint(health.bp)
     register_error_pages(app)
     app.after_request(add_security_headers)
@@ -105,8 +114,9 @@ def _template_globals() -> dict[str, Any]:
 
 
 def _asset_url(filename: str) -> str:
-    """Where the browser fetches a static file: the static bucket in production, Flask locally."""
+    """Where the browser fetches a static file: its content-hashed name in the static bucket in
+    production (`relance static publish` puts it there), Flask locally with the hash as `v`."""
     base = current_app.config.get("STATIC_BASE_URL")
     if base:
-        return f"{base.rstrip('/')}/{filename}"
-    return url_for("static", filename=filename)
+        return f"{base.rstrip('/')}/{assets.hashed_name(filename)}"
+    return url_for("static", filename=filename, v=assets.content_hash(filename))

@@ -1,4 +1,8 @@
-"""The debtor's side of the portal, reached through the personal link in each reminder."""
+"""The debtor's side of the portal: the personal link opens a session, the account page, the one-time
+code before any change, and "send me a new link" by e-mail address.
+
+Never logged: the token, the link, the code, an e-mail address or a name; ids and outcomes only.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,39 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_babel import refresh
 
-from relance.adapters.links import DebtorRef, read_link_token
-from relance.domain.errors import LinkExpired, LinkInvalid
+from relance.domain.access import CODE_DIGITS, CODE_LIFETIME, CodeRefused
+from relance.domain.errors import LinkInvalid
 from relance.domain.money import Money
-from relance.services.accounts import DebtorAccount, account_for_link
+from relance.services.accounts import DebtorAccount
+from relance.services.portal_access import (
+    CodeOutcome,
+    NewLinkOutcome,
+    check_code,
+    open_link,
+    request_new_links,
+    send_code,
+)
+from relance_portal.access import (
+    current_ref,
+    debtor_session,
+    is_verified,
+    link_not_valid_page,
+    mark_verified,
+    remember_debtor_language,
+    safe_next,
+    session_account,
+    start_session,
+)
 from relance_portal.services import current_services
 
 bp = Blueprint("debtor", __name__)
+SUMMARY_ROWS = 10  # the summary lists the oldest open invoices; the invoices page lists them all
 log = logging.getLogger("relance_portal.debtor")
 
+_CHALLENGE = "code_challenge"  # session key: the one-time code this session asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,71 +54,119 @@ class CurrencyTotal:
     overdue: Money
 
 
-@bp.get("/<token>")
-def account(token: str):
+@bp.get("/d/<token>")
+def open_personal_link(token: str):
+    """Open a session for the debtor a personal link names, then show the account at an address without the token."""
+    services = current_services()
+    now = services.now()
+    try:
+        opened = open_link(token, now, services.access)
+    except LinkInvalid:
+        log.warning("Portal link refused")  # unknown, expired or revoked: deliberately not told apart
+        return link_not_valid_page()
+    start_session(opened.ref, opened.link_digest_prefix, now)
+    log.info("Portal link opened", extra={"creditor_id": opened.ref.creditor_id,
+                                           "debtor_id": opened.ref.debtor_id})
+    return redirect(url_for("debtor.account"), code=303)
+
+
+@bp.get("/account")
+@debtor_session
+def account():
     """The debtor's account with the creditor: totals, then every invoice still to pay."""
     services = current_services()
-    try:
-        ref = read_link_token(services.link_secret, token, current_app.config["LINK_MAX_AGE_DAYS"])
-        debtor_account = account_for_link(ref, services.accounts)
-    except LinkExpired as expired:
-        _log_ref("Portal link expired", expired.params.get("ref"))
-        return render_template("debtor/link_expired.html", token=token), 410
-    except LinkInvalid:
-        log.warning("Portal link rejected", extra={"reason": "invalid_or_revoked"})
-        return render_template("debtor/link_invalid.html"), 404
-
-    g.debtor_language = debtor_account.debtor.language
-    refresh()  # the locale may have been chosen before the debtor was known
+    ref = current_ref()
+    debtor_account = session_account(services.accounts)
+    open_invoices = debtor_account.open_invoices()
+    _speak_the_debtors_language(debtor_account)
     today = services.today(debtor_account.creditor.timezone)
-    _log_ref("Debtor account shown", ref)
+    log.info("Debtor account shown", extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id})
     return render_template(
         "debtor/account.html",
         account=debtor_account,
         creditor=debtor_account.creditor,
         totals=_totals(debtor_account, today),
-        invoices=debtor_account.open_invoices(),
+        invoices=open_invoices[:SUMMARY_ROWS],
+        more_invoices=max(0, len(open_invoices) - SUMMARY_ROWS),
         today=today,
     )
 
 
-@bp.post("/new-link")
-def request_new_link():
-    """Mail a fresh link to the address on record; the answer is the same whatever happened."""
+@bp.route("/account/verify", methods=["GET", "POST"])
+@debtor_session
+def verify():
+    """Send a one-time code to the addresses on record, then take the code the debtor types."""
     services = current_services()
-    ref = _ref_for_a_new_link(request.form.get("token", ""))
-    if ref is None:
-        log.warning("Fresh portal link refused", extra={"reason": "invalid_or_revoked"})
-    else:
-        services.resend_link(ref)
-        _log_ref("Fresh portal link sent", ref)
+    ref = current_ref()
+    target = safe_next(request.values.get("next"))
+    now = services.now()
+    if request.method == "GET":
+        if is_verified():
+            return redirect(target, code=303)
+        if session.get(_CHALLENGE) is None:  # first visit: the code goes out at once
+            return _send_code(target)
+        return _verify_page(target)
+    if request.form.get("action") == "resend":
+        return _send_code(target)
+    try:
+        check_code(ref, session.get(_CHALLENGE), request.form.get("code", ""), now, services.link_secret,
+                   services.access)
+    except CodeRefused as refused:
+        log.warning("Portal code refused", extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id,
+                                                  "reason": refused.reason})
+        return _verify_page(target, refused=refused), 400
+    session.pop(_CHALLENGE, None)
+    mark_verified(now)
+    log.info("Portal code accepted", extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id})
+    return redirect(target, code=303)
+
+
+@bp.route("/d/new-link", methods=["GET", "POST"])
+def new_link():
+    """Ask for a fresh link by e-mail address; the answer is the same whatever happened."""
+    if request.method == "GET":
+        return render_template("debtor/new_link.html", email="", invalid=False)
+    services = current_services()
+    address = request.form.get("email", "")
+    outcome, sent = request_new_links(address, request.remote_addr or "unknown", services.now(),
+                                      services.link_secret, services.accounts, services.access, services.mailer,
+                                      services.issue_link)
+    if outcome is NewLinkOutcome.NOT_AN_ADDRESS:
+        return render_template("debtor/new_link.html", email=address, invalid=True), 400
+    log.info("Fresh portal links asked", extra={"outcome": outcome.value, "mails": sent})
     return redirect(url_for("debtor.new_link_sent"), code=303)
 
 
-@bp.get("/new-link/sent")
+@bp.get("/d/new-link/sent")
 def new_link_sent():
     """The neutral confirmation shown after a fresh link was asked for."""
     return render_template("debtor/new_link_sent.html")
 
 
-def _ref_for_a_new_link(token: str) -> DebtorRef | None:
-    """Whom to mail a fresh link: the debtor an expired or valid link names, unless it was revoked."""
+def _send_code(target: str):
     services = current_services()
+    ref = current_ref()
     try:
-        ref: DebtorRef | None = read_link_token(
-            services.link_secret, token, current_app.config["LINK_MAX_AGE_DAYS"]
-        )
-    except LinkExpired as expired:
-        ref = expired.params.get("ref")
-    except LinkInvalid:
-        return None
-    if ref is None:
-        return None
-    try:
-        account_for_link(ref, services.accounts)  # a link finance revoked must not bring a new one
-    except LinkInvalid:
-        return None
-    return ref
+        sent = send_code(ref, services.now(), services.link_secret, services.accounts, services.access,
+                         services.mailer)
+    except LinkInvalid:  # revoked between the session check and now
+        return link_not_valid_page()
+    if sent.challenge_id is not None:
+        session[_CHALLENGE] = sent.challenge_id
+    log.info("Portal code asked", extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id,
+                                         "outcome": sent.outcome.value})
+    return _verify_page(target, notice=sent.outcome)
+
+
+def _verify_page(target: str, notice: CodeOutcome | None = None, refused: CodeRefused | None = None) -> str:
+    return render_template("debtor/verify.html", next=target, notice=notice, refused=refused,
+                           digits=CODE_DIGITS, minutes=int(CODE_LIFETIME.total_seconds() // 60))
+
+
+def _speak_the_debtors_language(debtor_account: DebtorAccount) -> None:
+    g.debtor_language = debtor_account.debtor.language
+    remember_debtor_language(debtor_account.debtor.language)
+    refresh()  # the locale may have been chosen before the debtor was known
 
 
 def _totals(debtor_account: DebtorAccount, today: date) -> list[CurrencyTotal]:
@@ -102,11 +175,3 @@ def _totals(debtor_account: DebtorAccount, today: date) -> list[CurrencyTotal]:
         CurrencyTotal(currency, due, overdue.get(currency, Money.zero(currency)))
         for currency, due in debtor_account.balance_by_currency().items()
     ]
-
-
-def _log_ref(message: str, ref: DebtorRef | None) -> None:
-    # Ids only: never the token, the debtor's name or an e-mail address.
-    if ref is None:
-        log.info(message)
-    else:
-        log.info(message, extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id})

@@ -4,29 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from werkzeug.utils import import_string
 
-from relance.adapters.links import DebtorRef
+from relance.adapters.links import IssuedLink
+from relance.domain.parties import Debtor
 from relance.services.accounts import AccountReader
+from relance.services.portal_access import AccessMailer, AccessStore
 
 
 def today_in(zone: str) -> date:
-    """Today's date in the IANA time zone `zone`; the portal's only clock read."""
+    """Today's date in the IANA time zone `zone`; with `utc_now`, the portal's only clock reads."""
     return datetime.now(ZoneInfo(zone)).date()
+
+
+def utc_now() -> datetime:
+    """The current instant, in UTC."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class Services:
-    """The portal's ports: accounts to read, the link secret, the mailer of fresh links, the clock."""
+    """The portal's ports: accounts to read, access items (links, codes, counters), the mailer of links
+    and codes, the link secret (it keys the codes' HMAC), the link issuer, the clock.
+    """
 
     accounts: AccountReader
+    access: AccessStore
+    mailer: AccessMailer  # mails fresh links and one-time codes to addresses on record
     link_secret: str
-    resend_link: Callable[[DebtorRef], None]  # mails a fresh link to the debtor's address on record
+    issue_link: Callable[[Debtor, datetime], IssuedLink]  # a fresh link and the item that makes it open
     today: Callable[[str], date] = field(default=today_in)
+    now: Callable[[], datetime] = field(default=utc_now)
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> Services:

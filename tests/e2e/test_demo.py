@@ -32,8 +32,8 @@ def is_listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def fetch(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=20) as response:  # noqa: S310 - the demo on loopback
+def fetch(opener: urllib.request.OpenerDirector, url: str) -> tuple[int, str]:
+    with opener.open(url, timeout=20) as response:  # the demo on loopback
         return response.status, response.read().decode()
 
 
@@ -57,8 +57,9 @@ def test_the_demo_prints_a_working_link_and_ctrl_c_leaves_nothing_behind(tmp_pat
         link = LINK.search(output).group(1)
 
         assert LINK.search(output).group(2) == str(portal_port)
-        french_status, french = fetch(link)
-        english_status, english = fetch(link + "?lang=en")
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # the link opens a session
+        french_status, french = fetch(browser, link)
+        english_status, english = fetch(browser, f"http://127.0.0.1:{portal_port}/account?lang=en")
 
         assert french_status == english_status == 200
         assert re.search(r"\d\u202f\d{3},\d{2}\u00a0€|\d+,\d{2}\u00a0€", french), "no French-formatted balance"

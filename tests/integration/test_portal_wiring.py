@@ -1,8 +1,7 @@
-"""The deployed portal's wiring on moto: the link in a sent reminder opens that debtor's balance."""
+"""The deployed portal's wiring on moto: the link in a sent reminder opens that debtor's session."""
 
 from __future__ import annotations
 
-import base64
 import importlib
 import re
 import sys
@@ -10,9 +9,10 @@ import sys
 import pytest
 
 from tests.integration.conftest import CREDITOR, MONDAY, small_export
-from tests.portal.test_lambda_adapter import http_api_event
+from tests.portal.test_lambda_adapter import ApiGatewayBrowser, body_of, http_api_event
 
-LINK = re.compile(r"http://127\.0\.0\.1:8000(/d/[A-Za-z0-9_.\-]+)")
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/d/[A-Za-z0-9_\-]+)")
+BOISJOLI = "finance.agence-boisjoli@example.fr"
 
 
 @pytest.fixture
@@ -31,15 +31,24 @@ def portal_lambda(stack):
     sys.modules.pop("portal_lambda", None)
 
 
-def body_of(response: dict) -> str:
-    return base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
+def link_in(mail: dict) -> str:
+    return LINK.search(mail["text"]).group(1)
+
+
+def debtor_of(mail: dict) -> str:
+    return mail["reminder_id"].split(":")[1]
+
+
+def csrf_in(response: dict) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', body_of(response)).group(1)
 
 
 def test_the_link_in_a_reminder_opens_the_debtors_balance_in_both_languages(reminded, portal_lambda):
-    path = LINK.search(reminded["finance.agence-boisjoli@example.fr"]["text"]).group(1)
+    path = link_in(reminded[BOISJOLI])
+    browser = ApiGatewayBrowser(portal_lambda.handler)
 
-    french = portal_lambda.handler(http_api_event(path, query="lang=fr"), None)
-    english = portal_lambda.handler(http_api_event(path, query="lang=en"), None)
+    french = browser.get(path, query="lang=fr")
+    english = browser.get("/account", query="lang=en")
 
     assert french["statusCode"] == english["statusCode"] == 200
     assert "1\u202f831,18\u00a0€" in body_of(french)  # 1 708,08 + 123,10 still owed
@@ -47,10 +56,23 @@ def test_the_link_in_a_reminder_opens_the_debtors_balance_in_both_languages(remi
     assert "FA-2025-00007" in body_of(french)
 
 
-def test_one_debtors_link_never_shows_another_debtors_invoices(reminded, portal_lambda):
-    path = LINK.search(reminded["finance.agence-boisjoli@example.fr"]["text"]).group(1)
+def test_opening_the_link_leaves_the_token_out_of_the_address_and_audits_it(reminded, portal_lambda, stack):
+    from relance.adapters.dynamo import DynamoStore
 
-    page = body_of(portal_lambda.handler(http_api_event(path), None))
+    mail = reminded[BOISJOLI]
+
+    response = portal_lambda.handler(http_api_event(link_in(mail)), None)
+
+    assert response["statusCode"] == 303
+    assert response["headers"]["location"] == "/account"
+    audit = DynamoStore(stack.physical["RelanceTable"]).audit_of(CREDITOR, debtor_of(mail))
+    assert [event["action"] for event in audit].count("portal_opened") == 1
+
+
+def test_one_debtors_link_never_shows_another_debtors_invoices(reminded, portal_lambda):
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+
+    page = body_of(browser.get(link_in(reminded[BOISJOLI])))
 
     assert "FA-2025-00007" in page
     assert "FA-2025-00021" not in page  # Agence Côteblanc's invoice
@@ -58,7 +80,7 @@ def test_one_debtors_link_never_shows_another_debtors_invoices(reminded, portal_
 
 
 def test_a_tampered_link_gets_the_not_valid_page(reminded, portal_lambda):
-    path = LINK.search(reminded["finance.agence-boisjoli@example.fr"]["text"]).group(1)
+    path = link_in(reminded[BOISJOLI])
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
 
     response = portal_lambda.handler(http_api_event(tampered), None)
@@ -67,27 +89,81 @@ def test_a_tampered_link_gets_the_not_valid_page(reminded, portal_lambda):
     assert "FA-2025-00007" not in body_of(response)
 
 
-def test_an_expired_link_mails_a_fresh_one_to_the_address_on_record_once(reminded, portal_lambda, relance):
-    path = LINK.search(reminded["finance.agence-boisjoli@example.fr"]["text"]).group(1)
-    portal_lambda.app.config["LINK_MAX_AGE_DAYS"] = -1  # every link is now too old
-    expired = portal_lambda.handler(http_api_event(path), None)
-    cookie = expired["cookies"][0].split(";")[0]
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', body_of(expired)).group(1)
+def test_after_link_revoke_an_open_session_is_refused_at_once(reminded, portal_lambda, relance):
+    mail = reminded[BOISJOLI]
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+    assert browser.get(link_in(mail))["statusCode"] == 200
+
+    code, out = relance("link", "revoke", "--creditor", CREDITOR, "--debtor", debtor_of(mail))
+
+    assert code == 0, out
+    assert browser.get("/account")["statusCode"] == 404
+    assert ApiGatewayBrowser(portal_lambda.handler).get(link_in(mail))["statusCode"] == 404
+
+
+def test_relance_link_prints_a_link_that_opens(reminded, portal_lambda, relance):
+    code, out = relance("link", debtor_of(reminded[BOISJOLI]), "--creditor", CREDITOR)
+
+    assert code == 0, out
+    page = ApiGatewayBrowser(portal_lambda.handler).get(LINK.search(out).group(1))
+    assert page["statusCode"] == 200
+    assert "FA-2025-00007" in body_of(page)
+
+
+def test_the_one_time_code_goes_out_through_ses_and_opens_changes(reminded, portal_lambda, relance):
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+    browser.get(link_in(reminded[BOISJOLI]))
     before = len(relance.outbox())
 
-    for _ in range(2):
-        post = http_api_event("/d/new-link", headers={"cookie": cookie,
-                                                           "content-type": "application/x-www-form-urlencoded"})
-        post["requestContext"]["http"]["method"] = "POST"
-        post["body"] = f"csrf_token={csrf}&token={path.removeprefix('/d/')}"
-        answer = portal_lambda.handler(post, None)
-        assert answer["statusCode"] in (302, 303)
+    form = browser.get("/account/verify", query="next=/account")
+    mails = relance.outbox()
+    code = re.search(r"^(\d{6})$", mails[0]["text"], re.MULTILINE).group(1)
+    answer = browser.post("/account/verify", {"csrf_token": csrf_in(form), "next": "/account", "code": code,
+                                              "action": "check"}, follow=False)
+
+    assert len(mails) == before + 1
+    assert mails[0]["to"] == [BOISJOLI]
+    assert mails[0]["subject"].startswith("Votre code de confirmation")
+    assert answer["statusCode"] == 303
+    assert answer["headers"]["location"] == "/account"
+
+
+def test_a_new_link_by_address_is_mailed_once_and_opens(reminded, portal_lambda, relance, stack):
+    from relance.adapters.dynamo import DynamoStore
+    from relance.adapters.portal_access import PortalAccessStore
+
+    table = stack.physical["RelanceTable"]
+    debtor, _invoices = DynamoStore(table).debtor_with_invoices(CREDITOR, debtor_of(reminded[BOISJOLI]))
+    PortalAccessStore(table).put_email_index(debtor)
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+    csrf = csrf_in(browser.get("/d/new-link"))
+    before = len(relance.outbox())
+
+    answers = [browser.post("/d/new-link", {"csrf_token": csrf, "email": address}, follow=False)
+               for address in (BOISJOLI.upper(), "nobody@example.org")]
 
     mails = relance.outbox()
-    assert expired["statusCode"] == 410
+    assert [a["statusCode"] for a in answers] == [303, 303]
     assert len(mails) == before + 1
-    assert mails[0]["to"] == ["finance.agence-boisjoli@example.fr"]
+    assert mails[0]["to"] == [BOISJOLI]
     assert mails[0]["subject"].startswith("Votre nouveau lien personnel")
-    fresh = LINK.search(mails[0]["text"]).group(1)
-    portal_lambda.app.config["LINK_MAX_AGE_DAYS"] = 30
-    assert portal_lambda.handler(http_api_event(fresh), None)["statusCode"] == 200
+    fresh = ApiGatewayBrowser(portal_lambda.handler).get(link_in(mails[0]))
+    assert fresh["statusCode"] == 200
+    assert "FA-2025-00007" in body_of(fresh)
+
+
+def test_the_fourth_new_link_request_of_the_hour_sends_nothing(reminded, portal_lambda, relance, stack):
+    from relance.adapters.dynamo import DynamoStore
+    from relance.adapters.portal_access import PortalAccessStore
+
+    table = stack.physical["RelanceTable"]
+    debtor, _invoices = DynamoStore(table).debtor_with_invoices(CREDITOR, debtor_of(reminded[BOISJOLI]))
+    PortalAccessStore(table).put_email_index(debtor)
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+    csrf = csrf_in(browser.get("/d/new-link"))
+    before = len(relance.outbox())
+
+    for _ in range(4):
+        browser.post("/d/new-link", {"csrf_token": csrf, "email": BOISJOLI}, follow=False)
+
+    assert len(relance.outbox()) == before + 3

@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import pytest
-from tests.portal.portal_world import DEBTOR_A, TEST_CONFIG, SentLinks, build_services, link_for
+from tests.portal.access_fakes import InMemoryAccess, RecordingMailer
+from tests.portal.portal_world import DEBTOR_A, TEST_CONFIG, World
 
 from relance_portal import Services, create_app
 
-SENT_BY_FACTORY = SentLinks()
+FACTORY_WORLD = World()
 
 
 def services_for_tests(config):
     """A SERVICES_FACTORY target, named by its dotted path in the tests below."""
-    return build_services(SENT_BY_FACTORY)
+    return FACTORY_WORLD.services()
 
 
 def test_app_refuses_to_start_without_a_secret_key():
     config = {**TEST_CONFIG, "SECRET_KEY": None}
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(config, build_services(SentLinks()))
+        create_app(config, World().services())
 
 
 def test_secret_key_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("RELANCE_SECRET_KEY", "from-the-environment")
 
-    app = create_app({"TESTING": True}, build_services(SentLinks()))
+    app = create_app({"TESTING": True}, World().services())
 
     assert app.config["SECRET_KEY"] == "from-the-environment"
 
@@ -35,7 +36,7 @@ def test_services_come_from_the_factory_named_in_the_environment(monkeypatch):
 
     client = create_app(TEST_CONFIG).test_client()
 
-    assert client.get(link_for(DEBTOR_A)).status_code == 200
+    assert client.get(FACTORY_WORLD.link_for(DEBTOR_A), follow_redirects=True).status_code == 200
 
 
 def test_services_come_from_a_factory_passed_in_config():
@@ -43,7 +44,7 @@ def test_services_come_from_a_factory_passed_in_config():
 
     def factory(config):
         calls.append(config["SECRET_KEY"])
-        return build_services(SentLinks())
+        return World().services()
 
     create_app({**TEST_CONFIG, "SERVICES_FACTORY": factory})
 
@@ -58,6 +59,8 @@ def test_default_wiring_says_clearly_which_setting_is_missing(monkeypatch):
 
 
 def test_default_clock_reads_today_in_the_creditor_time_zone():
-    services = Services(accounts=None, link_secret="s", resend_link=lambda ref: None)
+    services = Services(accounts=None, access=InMemoryAccess(), mailer=RecordingMailer(), link_secret="s",
+                        issue_link=lambda debtor, now: None)
 
     assert services.today("Pacific/Kiritimati") > services.today("Pacific/Pago_Pago")  # 25 hours apart
+    assert services.now().utcoffset().total_seconds() == 0

@@ -54,7 +54,8 @@ def translations_of(catalog) -> dict[str, tuple[str, ...]]:
 def test_extraction_finds_the_portal_messages_in_code_and_templates():
     messages = extracted_messages()
 
-    assert "This link has expired" in messages
+    assert "This link is not valid" in messages
+    assert "Code received by e-mail" in messages
     assert messages["Overdue by %(num)d day"][0] == ("Overdue by %(num)d day", "Overdue by %(num)d days")
 
 

@@ -5,28 +5,37 @@ from __future__ import annotations
 import base64
 import dataclasses
 import importlib
+import re
 import sys
+from urllib.parse import urlencode
 
 import pytest
-from tests.portal.portal_world import DEBTOR_A, SentLinks, build_services, link_for
+from tests.portal.portal_world import DEBTOR_A, World
 
 import relance_portal.wiring
 
 
 @pytest.fixture
-def portal_lambda(monkeypatch):
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def portal_lambda(monkeypatch, world):
     """portal_lambda imported as on a cold start, with the in-memory services wired in."""
     monkeypatch.setenv("RELANCE_SECRET_KEY", "lambda-tests-session-secret")
-    monkeypatch.setattr(relance_portal.wiring, "build_services", lambda config: build_services(SentLinks()))
+    monkeypatch.setattr(relance_portal.wiring, "build_services", lambda config: world.services())
     monkeypatch.setattr(relance_portal.wiring, "portal_config", lambda: {})
     sys.modules.pop("portal_lambda", None)
     yield importlib.import_module("portal_lambda")
     sys.modules.pop("portal_lambda", None)
 
 
-def http_api_event(path: str, query: str = "", headers: dict[str, str] | None = None) -> dict:
-    """An HTTP API payload 2.0 event, as API Gateway sends it for a GET through the $default stage."""
-    return {
+def http_api_event(path: str, query: str = "", headers: dict[str, str] | None = None, method: str = "GET",
+                   body: str | None = None, cookies: list[str] | None = None,
+                   source_ip: str = "203.0.113.7") -> dict:
+    """An HTTP API payload 2.0 event, as API Gateway sends it through the $default stage."""
+    event = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
@@ -36,7 +45,7 @@ def http_api_event(path: str, query: str = "", headers: dict[str, str] | None = 
             "host": "portal.relance.example",
             "x-forwarded-proto": "https",
             "x-forwarded-port": "443",
-            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-for": source_ip,
             **(headers or {}),
         },
         "requestContext": {
@@ -44,10 +53,10 @@ def http_api_event(path: str, query: str = "", headers: dict[str, str] | None = 
             "apiId": "api1234",
             "domainName": "portal.relance.example",
             "http": {
-                "method": "GET",
+                "method": method,
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
+                "sourceIp": source_ip,
                 "userAgent": "pytest",
             },
             "requestId": "req-2026-11-23-0001",
@@ -58,6 +67,11 @@ def http_api_event(path: str, query: str = "", headers: dict[str, str] | None = 
         },
         "isBase64Encoded": False,
     }
+    if cookies:
+        event["cookies"] = cookies
+    if body is not None:
+        event["body"] = body
+    return event
 
 
 def body_of(response: dict) -> str:
@@ -65,10 +79,42 @@ def body_of(response: dict) -> str:
     return base64.b64decode(body).decode() if response.get("isBase64Encoded") else body
 
 
-def test_debtor_page_is_served_through_the_lambda_handler(portal_lambda):
-    event = http_api_event(link_for(DEBTOR_A), query="lang=en")
+class ApiGatewayBrowser:
+    """Sends HTTP API events to a Lambda handler as a browser would: keeps cookies, follows redirects."""
 
-    response = portal_lambda.handler(event, None)
+    def __init__(self, handler, headers: dict[str, str] | None = None) -> None:
+        self.handler = handler
+        self.headers = headers or {}  # sent with every request, e.g. accept-language
+        self.cookies: dict[str, str] = {}
+
+    def get(self, path: str, query: str = "", follow: bool = True) -> dict:
+        return self._send(http_api_event(path, query, self.headers, cookies=self._cookie_list()), follow)
+
+    def post(self, path: str, form: dict[str, str], follow: bool = True) -> dict:
+        headers = {**self.headers, "content-type": "application/x-www-form-urlencoded"}
+        event = http_api_event(path, method="POST", body=urlencode(form), cookies=self._cookie_list(),
+                               headers=headers)
+        return self._send(event, follow)
+
+    def _send(self, event: dict, follow: bool) -> dict:
+        response = self.handler(event, None)
+        for cookie in response.get("cookies", []):
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        location = response.get("headers", {}).get("location")
+        if follow and response["statusCode"] in (302, 303) and location:
+            path, _, query = location.partition("?")
+            return self.get(path, query)
+        return response
+
+    def _cookie_list(self) -> list[str]:
+        return [f"{name}={value}" for name, value in self.cookies.items()]
+
+
+def test_a_link_opens_the_account_through_the_lambda_handler(portal_lambda, world):
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+
+    response = browser.get(world.link_for(DEBTOR_A), query="lang=en")
 
     assert response["statusCode"] == 200
     assert response["headers"]["content-type"] == "text/html; charset=utf-8"
@@ -76,14 +122,28 @@ def test_debtor_page_is_served_through_the_lambda_handler(portal_lambda):
     assert response["headers"]["referrer-policy"] == "no-referrer"
 
 
-def test_language_choice_comes_back_as_a_secure_session_cookie(portal_lambda):
-    event = http_api_event(link_for(DEBTOR_A), query="lang=en")
+def test_a_link_answers_with_a_redirect_and_a_secure_session_cookie(portal_lambda, world):
+    event = http_api_event(world.link_for(DEBTOR_A), query="lang=en")
 
     response = portal_lambda.handler(event, None)
 
+    assert response["statusCode"] == 303
+    assert response["headers"]["location"] == "/account"
     assert len(response["cookies"]) == 1
     assert "; Secure" in response["cookies"][0]
     assert "; HttpOnly" in response["cookies"][0]
+
+
+def test_the_client_address_for_the_limits_is_api_gateways_source_ip(portal_lambda, world):
+    browser = ApiGatewayBrowser(portal_lambda.handler)
+    form = body_of(browser.get("/d/new-link"))
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+
+    browser.post("/d/new-link", {"csrf_token": csrf, "email": DEBTOR_A.emails[0]})
+
+    [(scope, _subject, _window)] = [key for key in world.access.counters if key[0] == "NEWLINK_IP"]
+    assert scope == "NEWLINK_IP"
+    assert len(world.mailer.links) == 1
 
 
 def test_health_check_answers_through_the_lambda_handler(portal_lambda):
@@ -100,7 +160,7 @@ def test_stylesheet_is_returned_through_the_lambda_handler(portal_lambda):
     assert ":focus-visible" in body_of(response)
 
 
-def test_server_error_reference_is_the_api_gateway_request_id(portal_lambda, monkeypatch):
+def test_server_error_reference_is_the_api_gateway_request_id(portal_lambda, monkeypatch, world):
     class BrokenAccounts:
         def debtor_account(self, creditor_id, debtor_id):
             raise RuntimeError("the account store is unreachable")
@@ -109,9 +169,9 @@ def test_server_error_reference_is_the_api_gateway_request_id(portal_lambda, mon
     monkeypatch.setitem(
         portal_lambda.app.extensions, "relance", dataclasses.replace(working, accounts=BrokenAccounts())
     )
-    event = http_api_event(link_for(DEBTOR_A), headers={"accept-language": "en"})
+    browser = ApiGatewayBrowser(portal_lambda.handler, headers={"accept-language": "en"})
 
-    response = portal_lambda.handler(event, None)
+    response = browser.get(world.link_for(DEBTOR_A))
 
     assert response["statusCode"] == 500
     assert "give them this reference: req-2026-11-23-0001." in body_of(response)

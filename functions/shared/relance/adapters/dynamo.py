@@ -10,43 +10,22 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from relance.adapters import keys
 from relance.adapters.aws import client
+from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
+from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.portal_access import email_index_items
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Creditor, Debtor, PartyKind
 from relance.services.accounts import DebtorAccount
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 SUMMARY_CHUNK = 50  # summary entries per UpdateItem (expression size stays far below DynamoDB's limits)
-
-
-def _to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SERIALIZER.serialize(v) for k, v in item.items() if v is not None}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers back as ints (we store whole minor units and counts only), at any depth."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
 
 
 def _day(value: str | None) -> date | None:

@@ -84,3 +84,119 @@ def journal_pk(creditor_id: str, day: date) -> str:
 
 def journal_sk(day: date, debtor_id: str) -> str:
     return f"{day.isoformat()}#{debtor_id}"
+
+
+POLICY_CURRENT_SK = "CURRENT"
+
+
+def policy_pk(creditor_id: str) -> str:
+    """A creditor's own dunning policy: every version ever set, and the pointer to the one in force."""
+    return f"CRED#{creditor_id}#POLICY"
+
+
+def policy_version_sk(version: int) -> str:
+    """One version, never rewritten; zero-padded so that text order is version order."""
+    return f"V#{version:06d}"
+
+
+def policy_version_key(creditor_id: str, version: int) -> dict[str, str]:
+    return {"PK": policy_pk(creditor_id), "SK": policy_version_sk(version)}
+
+
+def policy_current_key(creditor_id: str) -> dict[str, str]:
+    """The pointer to the version in force; its conditional write keeps two `set`s from taking one number."""
+    return {"PK": policy_pk(creditor_id), "SK": POLICY_CURRENT_SK}
+
+
+# --- debtor portal access (docs/architecture/access-patterns.md, PA1 to PA6) --------------------
+
+LINK_SK = "LINK"
+CODE_SK = "CODE"
+
+
+def link_key(token_sha256: str) -> dict[str, str]:
+    """PA1: a personal portal link, found by the SHA-256 of its token; the token itself is never stored."""
+    return {"PK": f"LINK#{token_sha256}", "SK": LINK_SK}
+
+
+def code_key(creditor_id: str, debtor_id: str) -> dict[str, str]:
+    """PA4: the debtor's one pending portal code; a new code replaces the previous one.
+
+    `CODE` sorts before `DEBTOR`, so AP1 (`SK >= "DEBTOR"`) never reads it.
+    """
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": CODE_SK}
+
+
+def email_index_pk(address_sha256: str) -> str:
+    """PA5: the debtors (of every creditor) whose e-mail addresses include one address, by its SHA-256."""
+    return f"EMAIL#{address_sha256}"
+
+
+def email_index_key(address_sha256: str, creditor_id: str, debtor_id: str) -> dict[str, str]:
+    return {"PK": email_index_pk(address_sha256), "SK": f"{creditor_id}#{debtor_id}"}
+
+
+def rate_key(scope: str, subject: str, window_start: datetime) -> dict[str, str]:
+    """PA6: one counter per scope (e.g. `NEWLINK_IP`), subject digest and time window."""
+    return {"PK": f"RATE#{scope}#{subject}", "SK": window_start.isoformat(timespec="minutes")}
+
+
+# --- payments (issue 6, docs/architecture/payments.md): Stripe events, payments, checkout sessions ---
+
+CREDIT_SK = "CREDIT"
+
+
+def stripe_event_key(event_id: str) -> dict[str, str]:
+    """One item per Stripe event id: its conditional put makes a second delivery do nothing."""
+    return {"PK": f"STRIPE#EVENT#{event_id}", "SK": "EVENT"}
+
+
+def payment_key(payment_id: str) -> dict[str, str]:
+    """A payment, by its Stripe PaymentIntent id (every event about it names that id or leads to it)."""
+    return {"PK": f"PAYMENT#{payment_id}", "SK": "PAYMENT"}
+
+
+def charge_key(charge_id: str) -> dict[str, str]:
+    """Which payment a Stripe charge belongs to (refunds and disputes name the charge)."""
+    return {"PK": f"CHARGE#{charge_id}", "SK": "CHARGE"}
+
+
+CHECKOUT_PK_PREFIX = "CHECKOUT#"  # the portal may write only these items (IAM dynamodb:LeadingKeys)
+
+
+def checkout_key(session_id: str) -> dict[str, str]:
+    """A Checkout Session the portal opened: whose it is and what it pays, for the return page."""
+    return {"PK": f"{CHECKOUT_PK_PREFIX}{session_id}", "SK": "CHECKOUT"}
+
+
+def credit_key(creditor_id: str, debtor_id: str) -> dict[str, str]:
+    """The debtor's credit (money paid that no invoice took), per currency.
+
+    `CREDIT` sorts before `DEBTOR`, so AP1 (`SK >= "DEBTOR"`) never reads it.
+    """
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": CREDIT_SK}
+
+
+def dispute_task_sk(due_on: date, debtor_id: str, dispute_id: str) -> str:
+    """A card dispute for finance: one task per dispute, even two on the same day for one debtor."""
+    return f"{due_on.isoformat()}#card_dispute#{debtor_id}#{dispute_id}"
+
+
+# --- debtor portal: disputes (issue 6, docs/architecture/access-patterns.md) --------------------
+
+DISPUTE_SK_PREFIX = "DISPUTE#"
+
+
+def dispute_key(creditor_id: str, debtor_id: str, number: str) -> dict[str, str]:
+    """The dispute of one invoice, in the debtor's partition: one open dispute per invoice, by its key."""
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": f"{DISPUTE_SK_PREFIX}{number}"}
+
+
+def dispute_document_key(creditor_id: str, debtor_id: str, dispute_id: str, name: str) -> str:
+    """Where a dispute's attachment is kept: under the debtor's prefix, `name` already made safe by the caller."""
+    return f"creditors/{creditor_id}/debtors/{debtor_id}/disputes/{dispute_id}/{name}"
+
+
+def invoice_dispute_task_sk(due_on: date, debtor_id: str, dispute_id: str) -> str:
+    """A debtor's dispute of an invoice, for finance: one task per dispute, even two on one day for one debtor."""
+    return f"{due_on.isoformat()}#dispute#{debtor_id}#{dispute_id}"

@@ -1,70 +1,77 @@
-"""Personal portal links: signed, expiring, revocable by raising the debtor's link version.
+"""Personal portal links: random tokens, stored only as their SHA-256, expiring and revocable.
 
-The token carries only the creditor id, the debtor id and the link version; nothing secret
-is stored, and finance revokes every link of a debtor by raising that version.
+A link is `<portal>/d/<token>` with `token = secrets.token_urlsafe(32)`. The table keeps the
+token's SHA-256 with the debtor it opens, the debtor's link version at the time and an expiry
+(docs/architecture/access-patterns.md, PA1); finance revokes every link of a debtor by raising that
+version (`relance link revoke`). Issuing a link reads nothing and writes nothing: the caller stores
+`IssuedLink.item`, the dunning worker in the same transaction as the step that mailed it.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from relance.adapters import keys
+from relance.domain.access import (
+    DEFAULT_LINK_DAYS,
+    LINK_TOKEN_BYTES,
+    LinkRecord,
+    epoch_seconds,
+    link_expiry,
+    token_sha256,
+)
+from relance.domain.parties import Debtor
 
-from relance.domain.errors import LinkExpired, LinkInvalid
-
-_SALT = "debtor-portal"
-DEFAULT_MAX_AGE_DAYS = 30
+DEFAULT_MAX_AGE_DAYS = DEFAULT_LINK_DAYS
 
 
 @dataclass(frozen=True, slots=True)
 class DebtorRef:
-    """Who a link was made for."""
+    """Whom a link or a portal session is for."""
 
     creditor_id: str
     debtor_id: str
     link_version: int
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=_SALT)
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """A fresh link: the address to mail, and the plain item to store so that it opens."""
+
+    url: str
+    item: dict[str, Any]
 
 
-def make_link_token(secret: str, ref: DebtorRef) -> str:
-    """A fresh token for the debtor's personal link."""
-    return _serializer(secret).dumps({"c": ref.creditor_id, "d": ref.debtor_id, "v": ref.link_version})
+def issue_link(debtor: Debtor, now: datetime, base_url: str,
+               max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> IssuedLink:
+    """A new personal link for `debtor`, valid `max_age_days` from `now` while their link version holds."""
+    token = secrets.token_urlsafe(LINK_TOKEN_BYTES)
+    expires_at = link_expiry(now, max_age_days)
+    item = {
+        **keys.link_key(token_sha256(token)),
+        "entity": "portal_link",
+        "creditor_id": debtor.creditor_id,
+        "debtor_id": debtor.debtor_id,
+        "link_version": debtor.link_version,
+        "issued_at": now.isoformat(),
+        "expires_at": expires_at.isoformat(),
+        "expires_epoch": epoch_seconds(expires_at),  # the table's TTL attribute: DynamoDB deletes it later
+    }
+    return IssuedLink(portal_url(base_url, token), item)
 
 
-def read_link_token(secret: str, token: str, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> DebtorRef:
-    """The debtor a token was made for; LinkExpired or LinkInvalid otherwise.
-
-    An expired token still names its debtor (in `LinkExpired.params["ref"]`), so the portal can
-    offer to mail a fresh link to the address on record, never to an address typed in.
-    """
-    serializer = _serializer(secret)
-    try:
-        data = serializer.loads(token, max_age=max_age_days * 86_400)
-    except SignatureExpired as exc:
-        try:  # the error carries the payload still encoded; the signature itself was valid
-            payload = serializer.load_payload(exc.payload) if exc.payload is not None else None
-        except BadSignature:
-            payload = None
-        ref = _ref_from(payload)
-        raise LinkExpired("this link has expired; a new one can be requested", ref=ref) from exc
-    except BadSignature as exc:
-        raise LinkInvalid("this link is not valid") from exc
-    ref = _ref_from(data)
-    if ref is None:
-        raise LinkInvalid("this link is not valid")
-    return ref
-
-
-def _ref_from(data: object) -> DebtorRef | None:
-    if not isinstance(data, dict):
-        return None
-    creditor_id, debtor_id, version = data.get("c"), data.get("d"), data.get("v")
-    if not isinstance(creditor_id, str) or not isinstance(debtor_id, str) or not isinstance(version, int):
-        return None
-    return DebtorRef(creditor_id, debtor_id, version)
+def link_record_from(item: dict[str, Any]) -> LinkRecord:
+    """The stored link, as the domain reads it."""
+    return LinkRecord(
+        creditor_id=item["creditor_id"],
+        debtor_id=item["debtor_id"],
+        link_version=int(item["link_version"]),
+        issued_at=datetime.fromisoformat(item["issued_at"]),
+        expires_at=datetime.fromisoformat(item["expires_at"]),
+    )
 
 
 def portal_url(base_url: str, token: str) -> str:

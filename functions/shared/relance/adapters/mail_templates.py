@@ -11,6 +11,7 @@ from relance.domain.formatting import SUPPORTED_LANGUAGES, format_day, format_mo
 from relance.domain.money import Money
 from relance.services.dunning import DunningMail
 from relance.services.links import NewLinkMail
+from relance.services.portal_access import CodeMail
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,13 @@ def render_new_link(mail: NewLinkMail) -> RenderedMail:
     language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
     context = {"language": language, "creditor": mail.creditor, "link": mail.portal_link}
     return _render("new_link", language, context)
+
+
+def render_code(mail: CodeMail) -> RenderedMail:
+    """The mail carrying a one-time code (templates otp.<language>.txt and .html), in the debtor's language."""
+    language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
+    context = {"language": language, "creditor": mail.creditor, "code": mail.code, "minutes": mail.minutes_valid}
+    return _render("otp", language, context)
 
 
 def _render(name: str, language: str, context: dict) -> RenderedMail:

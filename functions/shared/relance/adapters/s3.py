@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from relance.adapters.aws import client
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document read from the bucket: its bytes, streamed in chunks, and the type it was stored with."""
+
+    chunks: Iterator[bytes]
+    content_type: str
+    length: int | None
 
 
 class S3Documents:
@@ -21,3 +32,10 @@ class S3Documents:
 
     def get(self, key: str) -> bytes:
         return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def open(self, key: str, chunk_size: int = 64 * 1024) -> StoredDocument:
+        """The document at `key`, streamed rather than read whole (letters and attachments reach a few MB)."""
+        response = self._client.get_object(Bucket=self.bucket, Key=key)
+        return StoredDocument(response["Body"].iter_chunks(chunk_size),
+                              response.get("ContentType") or "application/octet-stream",
+                              response.get("ContentLength"))

@@ -7,9 +7,10 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from relance.adapters.aws import client
-from relance.adapters.mail_templates import RenderedMail, render_dunning, render_new_link
+from relance.adapters.mail_templates import RenderedMail, render_code, render_dunning, render_new_link
 from relance.services.dunning import DunningMail
 from relance.services.links import NewLinkMail
+from relance.services.portal_access import CodeMail
 
 
 class SesMailer:
@@ -32,6 +33,12 @@ class SesMailer:
 
     def send_new_link(self, mail: NewLinkMail) -> str:
         message = self._compose(render_new_link(mail), mail.creditor.legal_name, mail.creditor.contact_email,
+                                mail.recipients, mail.language)
+        return self.send_raw(message, list(mail.recipients))
+
+    def send_code(self, mail: CodeMail) -> str:
+        """Send a one-time portal code to the debtor's addresses on record."""
+        message = self._compose(render_code(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
         return self.send_raw(message, list(mail.recipients))
 

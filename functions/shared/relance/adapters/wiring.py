@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
-from datetime import date
+import time
+from collections.abc import Callable, Container
+from datetime import date, datetime
 
 from relance.adapters.calendars import closed_days
-from relance.adapters.links import DebtorRef, make_link_token, portal_url
-from relance.adapters.settings import Settings, link_secret
+from relance.adapters.links import IssuedLink, issue_link
+from relance.adapters.policies import load_packaged_policy
+from relance.adapters.policy_store import PolicyStore
+from relance.adapters.settings import Settings, load_settings
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor
 from relance.domain.policy import PolicyBook
@@ -18,25 +21,55 @@ def closed_for(creditor: Creditor) -> Container[date]:
     return closed_days(creditor.country, creditor.subdivision)
 
 
-def link_maker(settings: Settings):
-    """A function that gives a debtor's fresh personal portal link."""
+def link_maker(settings: Settings) -> Callable[[Debtor, datetime], IssuedLink]:
+    """A function that issues a debtor's fresh personal portal link; the caller stores its item."""
 
-    def link_for(debtor: Debtor) -> str:
-        ref = DebtorRef(debtor.creditor_id, debtor.debtor_id, debtor.link_version)
-        return portal_url(settings.portal_base_url, make_link_token(link_secret(settings), ref))
+    def issue(debtor: Debtor, now: datetime) -> IssuedLink:
+        return issue_link(debtor, now, settings.portal_base_url, settings.link_max_age_days)
 
-    return link_for
+    return issue
+
+
+def policy_source(
+    store: PolicyStore | None, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+) -> Callable[[Creditor], PolicyBook]:
+    """A function giving a creditor's policy book: its own version in force if it set one, else the packaged one.
+
+    Each creditor's answer is kept `ttl_seconds` (the worker keeps it 5 minutes, so a thousand reminders
+    of one creditor read its policy once); a change of the creditor's `policy_id` is seen at once.
+    Without a store (no table configured) only the packaged policies exist.
+    """
+    kept: dict[str, tuple[float, str, PolicyBook]] = {}
+
+    def policies_of(creditor: Creditor) -> PolicyBook:
+        now = clock()
+        cached = kept.get(creditor.creditor_id)
+        if cached is not None and now - cached[0] < ttl_seconds and cached[1] == creditor.policy_id:
+            return cached[2]
+        stored = store.current(creditor.creditor_id) if store is not None else None
+        book = stored.book if stored is not None else load_packaged_policy(creditor.policy_id)
+        kept[creditor.creditor_id] = (now, creditor.policy_id, book)
+        return book
+
+    return policies_of
 
 
 def policies_for(creditor: Creditor) -> PolicyBook:
-    """The creditor's policy book, from the packaged policies (relance/data/policies/<id>.yaml)."""
-    from relance.adapters.policies import load_packaged_policy
+    """The creditor's policy book as it stands now, read afresh: for the command line and one-off callers."""
+    return policy_source(_configured_policy_store(), ttl_seconds=0)(creditor)
 
-    return load_packaged_policy(creditor.policy_id)
+
+def _configured_policy_store() -> PolicyStore | None:
+    """The policy store of the configured table; None where none is (a dry run: packaged policies only)."""
+    try:
+        table_name = load_settings().table_name
+    except RuntimeError:
+        return None
+    return PolicyStore(table_name)
 
 
 class LawLetters:
-    """The formal notice (PDF) and the agency file, figures from the late-payment law engine.
+    """The printed letters (formal notice, reminder letter) and the agency file, figures from the law engine.
 
     Rates come from the packaged table plus the operator's override file; `provisional` carries
     the last known rate forward and every letter then says so (docs/law/late-fees.md).
@@ -71,6 +104,15 @@ class LawLetters:
                       for line in notice.lines},
         }
         return render_formal_notice(notice), extra
+
+    def reminder_letter(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date, template: str,
+                        reference: str) -> bytes:
+        """The reminder letter of a `letter` step as a PDF, in the debtor's language and the step's tone."""
+        from relance.adapters.pdf_letters import render_reminder_letter
+        from relance.domain.letters import build_reminder_letter
+
+        letter = build_reminder_letter(creditor, debtor, invoices, on, template, debtor.language, reference)
+        return render_reminder_letter(letter)
 
     def agency_file(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date, contacts: list):
         from relance.domain.agency import ContactSummary, build_agency_file

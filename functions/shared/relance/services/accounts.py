@@ -39,9 +39,15 @@ class AccountReader(Protocol):
         """The account, or None when there is no such debtor for that creditor."""
 
 
-def account_for_link(ref: DebtorRef, reader: AccountReader) -> DebtorAccount:
-    """The account a valid link opens; LinkInvalid for an unknown debtor or a revoked link."""
-    account = reader.debtor_account(ref.creditor_id, ref.debtor_id)
+def account_for_link(ref: DebtorRef, reader: AccountReader, open_only: bool = False) -> DebtorAccount:
+    """The account a valid link opens; LinkInvalid for an unknown debtor or a revoked link.
+
+    `open_only` asks for the open invoices alone, which a reader may serve more cheaply (the
+    DynamoDB store reads one item, the debtor with their open-invoice summary, however long
+    their history); a reader without `open_account` gives the whole account.
+    """
+    open_account = getattr(reader, "open_account", None) if open_only else None
+    account = (open_account or reader.debtor_account)(ref.creditor_id, ref.debtor_id)
     if account is None or account.debtor.link_version != ref.link_version:
         raise LinkInvalid("this link is not valid")
     return account
@@ -62,3 +68,9 @@ class InMemoryAccounts:
             return None
         mine = tuple(i for i in self._invoices if i.creditor_id == creditor_id and i.debtor_id == debtor_id)
         return DebtorAccount(creditor, debtor, mine)
+
+    def open_account(self, creditor_id: str, debtor_id: str) -> DebtorAccount | None:
+        account = self.debtor_account(creditor_id, debtor_id)
+        if account is None:
+            return None
+        return DebtorAccount(account.creditor, account.debtor, tuple(account.open_invoices()))

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from relance.adapters import keys
 from relance.adapters.dynamo import ContactRecord, DynamoStore, VersionConflict
+from relance.adapters.links import IssuedLink
 from relance.domain.dunning import DunningDecision, after_step, contact_id, decide, replanned
 from relance.domain.errors import RelanceError
 from relance.domain.invoices import Invoice
@@ -73,10 +74,14 @@ class Documents(Protocol):
 
 
 class Letters(Protocol):
-    """The formal notice and the agency file, from the law engine (relance.domain.letters and agency)."""
+    """The printed letters and the agency file, from the law engine (relance.domain.letters and agency)."""
 
     def formal_notice(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date,
                       deadline_days: int, reference: str) -> tuple[bytes, dict[str, Any]]: ...
+
+    def reminder_letter(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date,
+                        template: str, reference: str) -> bytes:
+        """The PDF reminder of a `letter` step, in the step template's tone."""
 
     def agency_file(self, creditor: Creditor, debtor: Debtor, invoices: list[Invoice], on: date,
                     contacts: list[dict[str, Any]]) -> tuple[str, str]: ...
@@ -90,7 +95,7 @@ class Ports:
     mailer: Mailer
     documents: Documents
     letters: Letters
-    link_for: Callable[[Debtor], str]
+    issue_link: Callable[[Debtor, datetime], IssuedLink]  # a fresh portal link and the item that makes it open
     closed_for: Callable[[Creditor], Container[date]]
     policies_for: Callable[[Creditor], PolicyBook]
 
@@ -105,7 +110,7 @@ def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
     """
     store = ports.store
     creditor = store.get_creditor(job.creditor_id)
-    debtor, invoices = store.debtor_with_invoices(job.creditor_id, job.debtor_id)
+    debtor, invoices = store.dunning_view(job.creditor_id, job.debtor_id)
     if creditor is None or debtor is None:
         return Outcome.UNKNOWN_DEBTOR
     closed = ports.closed_for(creditor)
@@ -120,7 +125,7 @@ def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
                                     decision.channel.value)
     if contact.status == "sent":
         return Outcome.ALREADY_DONE
-    done = _perform(decision, creditor, debtor, job, policy, ports)
+    done = _perform(decision, creditor, debtor, job, policy, ports, now)
     _record(contact, decision, done, job, now, policy, store, closed)
     return Outcome.SENT if done.message_id else Outcome.TASK_CREATED
 
@@ -132,10 +137,11 @@ class _Done:
     task: dict[str, Any] | None = None
     notice: dict[str, Any] | None = None  # the formal notice's figures per invoice, for the audit trail
     action: str | None = None  # what the audit trail says, when it is not the channel's usual action
+    extra_items: list[dict[str, Any]] = field(default_factory=list)  # e.g. the portal link the mail carried
 
 
 def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job: ReminderJob,
-             policy: DunningPolicy, ports: Ports) -> _Done:
+             policy: DunningPolicy, ports: Ports, now: datetime) -> _Done:
     """Do what the step's channel means: mail, letter, task or export."""
     done = _Done()
     reference = contact_id(job.creditor_id, job.debtor_id, job.business_date)
@@ -170,13 +176,20 @@ def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job:
     elif decision.channel is Channel.CALL_TASK:
         done.task = _task(job, "call", decision, phone=debtor.phone, script=decision.step.template)
         return done
-    elif decision.channel is Channel.LETTER:
-        done.task = _task(job, "post_letter", decision, template=decision.step.template)
+    elif decision.channel is Channel.LETTER:  # printed and posted by finance: the portal link is not in it
+        pdf = ports.letters.reminder_letter(creditor, debtor, list(decision.listed), day, decision.step.template,
+                                            reference)
+        filename = "lettre-de-relance.pdf" if debtor.language == "fr" else "reminder-letter.pdf"
+        done.documents.append(ports.documents.put(keys.document_key(creditor.creditor_id, debtor.debtor_id, day,
+                                                                    filename), pdf, "application/pdf"))
+        done.task = _task(job, "post_letter", decision, template=decision.step.template, documents=done.documents)
         return done
     if debtor.reachable_emails:
-        mail = DunningMail(creditor, debtor, debtor.reachable_emails, decision, ports.link_for(debtor), reference,
+        link = ports.issue_link(debtor, now)  # stored with the step's record: no extra AWS call per mail
+        mail = DunningMail(creditor, debtor, debtor.reachable_emails, decision, link.url, reference,
                            attachments, extra)
         done.message_id = ports.mailer.send_dunning_mail(mail)
+        done.extra_items.append(link.item)
     return done
 
 
@@ -233,10 +246,11 @@ def _record(contact: ContactRecord, decision: DunningDecision, done: _Done, job:
                 },
                 now=now,
                 task=done.task,
+                extra_items=done.extra_items,
             )
             return
         except VersionConflict:
-            _debtor, fresh = store.debtor_with_invoices(job.creditor_id, job.debtor_id)
+            _debtor, fresh = store.dunning_view(job.creditor_id, job.debtor_id)
             advancing = [i for i in fresh if i.number in steps]
     raise VersionConflict(f"invoices of {job.debtor_id} kept changing while the step was recorded")
 

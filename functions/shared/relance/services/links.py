@@ -1,16 +1,16 @@
-"""Mail a debtor a fresh personal link, to the address on record, at most once per quarter hour."""
+"""Mail a debtor a fresh personal link, to addresses on record only."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from relance.adapters.links import DebtorRef
+from relance.adapters.links import DebtorRef, IssuedLink
+from relance.domain.access import normalized_address
 from relance.domain.parties import Creditor, Debtor
-
-RESEND_WINDOW_MINUTES = 15
+from relance.services.accounts import AccountReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,31 +29,29 @@ class LinkMailer(Protocol):
     def send_new_link(self, mail: NewLinkMail) -> str: ...
 
 
-class LinkStore(Protocol):
-    def get_creditor(self, creditor_id: str) -> Creditor | None: ...
-
-    def debtor_with_invoices(self, creditor_id: str, debtor_id: str) -> tuple[Debtor | None, list]: ...
-
-    def claim_link_mail(self, creditor_id: str, debtor_id: str, window_start: datetime) -> bool: ...
+class LinkItems(Protocol):
+    def put_link(self, item: dict[str, Any]) -> None:
+        """Store an issued link's item, so that the link opens."""
 
 
-def window_start(now: datetime) -> datetime:
-    """The start of the quarter hour `now` falls in."""
-    return now.replace(minute=now.minute - now.minute % RESEND_WINDOW_MINUTES, second=0, microsecond=0)
+def resend_link(ref: DebtorRef, now: datetime, accounts: AccountReader, links: LinkItems, mailer: LinkMailer,
+                issue: Callable[[Debtor, datetime], IssuedLink], recipients: tuple[str, ...] | None = None) -> bool:
+    """Mail the debtor `ref` names a fresh link; False when nothing was sent (unknown, revoked, no address).
 
-
-def resend_link(
-    ref: DebtorRef, now: datetime, store: LinkStore, mailer: LinkMailer, link_for: Callable[[Debtor], str]
-) -> bool:
-    """Send a fresh link for an expired one; False when nothing was sent (unknown, revoked, throttled).
-
-    The page the debtor sees is the same either way, so it reveals nothing.
+    The link goes to the debtor's deliverable addresses on record, or to those of `recipients` that
+    are on record: never to an address that is not. The link's item is stored (one PutItem) before
+    the mail leaves, so the link works when it arrives.
     """
-    creditor = store.get_creditor(ref.creditor_id)
-    debtor, _invoices = store.debtor_with_invoices(ref.creditor_id, ref.debtor_id)
-    if creditor is None or debtor is None or debtor.link_version != ref.link_version or not debtor.emails:
+    account = accounts.debtor_account(ref.creditor_id, ref.debtor_id)
+    if account is None or account.debtor.link_version != ref.link_version:
         return False
-    if not store.claim_link_mail(ref.creditor_id, ref.debtor_id, window_start(now)):
+    on_record = account.debtor.reachable_emails
+    if recipients is not None:
+        wanted = {normalized_address(address) for address in recipients}
+        on_record = tuple(address for address in on_record if normalized_address(address) in wanted)
+    if not on_record:
         return False
-    mailer.send_new_link(NewLinkMail(creditor, debtor, debtor.emails, link_for(debtor)))
+    link = issue(account.debtor, now)
+    links.put_link(link.item)
+    mailer.send_new_link(NewLinkMail(account.creditor, account.debtor, on_record, link.url))
     return True
