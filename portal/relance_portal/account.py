@@ -74,6 +74,8 @@ from relance_portal.i18n import current_language
 from relance_portal.services import current_services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+INVOICES_PER_PAGE = 50  # open invoices per page of the list: the page weighs the same for 50 or 5,000
+RECENT_INVOICES = 60  # the most recent invoices read to find the recently paid ones (one bounded Query)
 log = logging.getLogger("relance_portal.account")
 
 # The app refuses bodies over MAX_CONTENT_LENGTH (64 KB: the forms are tiny). The dispute form alone
@@ -98,8 +100,7 @@ class _Page:
     """The debtor's account as the account pages read it, and today in the creditor's zone."""
 
     account: DebtorAccount
-    today: date
-    with_settled: bool = False  # False: the account holds the open invoices only
+    today: date  # the account holds the debtor's open invoices only
 
     @property
     def creditor(self):
@@ -127,19 +128,25 @@ class _Page:
 @debtor_session
 def invoices():
     """Open invoices, then the recently paid ones, each with its status in words."""
-    page = _page(with_settled=True)
+    page = _page()
+    ref = current_ref()
+    open_invoices = page.account.open_invoices()
+    pages = max(1, -(-len(open_invoices) // INVOICES_PER_PAGE))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = open_invoices[(number - 1) * INVOICES_PER_PAGE:number * INVOICES_PER_PAGE]
+    recent = current_account_services().store.recent_invoices(ref.creditor_id, ref.debtor_id, RECENT_INVOICES)
     _log("Debtor invoices shown")
-    return render_template("account/invoices.html", **_common(page),
-                           open_invoices=page.account.open_invoices(),
-                           paid_invoices=recently_paid(page.account.invoices))
+    return render_template("account/invoices.html", **_common(page), open_invoices=shown,
+                           open_count=len(open_invoices), page_number=number, page_count=pages,
+                           paid_invoices=recently_paid(recent))
 
 
 @bp.get("/invoices/<number>")
 @debtor_session
 def invoice(number: str):
     """One invoice: dates, amounts, status, and what the debtor can do about it."""
-    page = _page(with_settled=True)
-    found = page.invoice(number)
+    page = _page()
+    found = _invoice_of_this_debtor(page, number)
     _log("Debtor invoice shown")
     return render_template("account/invoice.html", **_common(page), invoice=found)
 
@@ -148,8 +155,8 @@ def invoice(number: str):
 @debtor_session
 def invoice_pdf(number: str):
     """The invoice as a PDF: the original when an import stored one, else a copy generated from the record."""
-    page = _page(with_settled=True)
-    found = page.invoice(number)
+    page = _page()
+    found = _invoice_of_this_debtor(page, number)
     services = current_account_services()
     ref = current_ref()
     original = services.store.original_pdf_key(ref.creditor_id, ref.debtor_id, found.number)
@@ -360,22 +367,31 @@ def _late_fees_for_the_summary() -> tuple[AccruedFees, ...]:
 # --- plumbing -------------------------------------------------------------------------------------
 
 
-def _page(with_settled: bool = False) -> _Page:
-    """The session debtor's account (read once per request) and today in the creditor's time zone.
-
-    Most pages need only the open invoices, which the store reads in one item whatever the
-    debtor's history; the invoices list and an invoice's own pages also need the settled ones.
-    """
+def _page() -> _Page:
+    """The session debtor's account with their open invoices (read once per request: one item
+    whatever the debtor's history) and today in the creditor's time zone."""
     cached = g.get("account_page")
-    if cached is not None and (cached.with_settled or not with_settled):
+    if cached is not None:
         return cached
-    account = session_account(current_account_services().store, open_only=not with_settled)
+    account = session_account(current_account_services().store)
     g.debtor_language = account.debtor.language
     remember_debtor_language(account.debtor.language)
     refresh()
-    page = _Page(account, current_services().today(account.creditor.timezone), with_settled)
+    page = _Page(account, current_services().today(account.creditor.timezone))
     g.account_page = page
     return page
+
+
+def _invoice_of_this_debtor(page: _Page, number: str) -> Invoice:
+    """An open invoice from the account already read, a settled one by its key; 404 for any other."""
+    for invoice in page.account.invoices:
+        if invoice.number == number:
+            return invoice
+    ref = current_ref()
+    found = current_account_services().store.find_invoice(ref.creditor_id, ref.debtor_id, number)
+    if found is None:
+        abort(404)
+    return found
 
 
 def _common(page: _Page) -> dict[str, Any]:

@@ -42,6 +42,10 @@ class InMemoryAccountStore:
         mine = tuple(i for (c, d, _n), i in self.invoices.items() if (c, d) == (creditor_id, debtor_id))
         return DebtorAccount(creditor, debtor, mine)
 
+    def recent_invoices(self, creditor_id: str, debtor_id: str, limit: int) -> list[Invoice]:
+        mine = [i for (c, d, _n), i in self.invoices.items() if (c, d) == (creditor_id, debtor_id)]
+        return sorted(mine, key=lambda i: i.number, reverse=True)[:limit]
+
     def find_invoice(self, creditor_id: str, debtor_id: str, number: str) -> Invoice | None:
         return self.invoices.get((creditor_id, debtor_id, number))
 

@@ -14,6 +14,13 @@ from relance.adapters.policies import load_packaged_policy, load_policy_file, re
 from relance.domain.errors import InvalidPolicy, RelanceError, UnknownPolicy
 from relance.domain.money import MINOR_DIGITS
 from relance.domain.parties import PartyKind
+from relance.domain.plans import (
+    DEFAULT_PLAN_POLICY,
+    LateFeesDuringPlan,
+    PlanPolicy,
+    PlanRules,
+    plan_policy_of,
+)
 from relance.domain.policy import Channel, DunningPolicy, PolicyBook, PolicySegment, PolicyStep, StepCondition
 from relance.domain.policy_documents import RISK_BANDS, load_policy_book, policy_to_document
 
@@ -413,7 +420,7 @@ def test_an_unknown_key_suggests_the_closest_one():
             "promise_grace",
             "unknown key; did you mean 'promise_grace_days'? expected one of version, policy_id, "
             "name, sending_hours, promise_grace_days, max_promise_days, formal_notice_deadline_days, "
-            "steps, segments",
+            "steps, segments, plans",
         ),
     ]
 
@@ -809,3 +816,190 @@ def test_each_packaged_policy_survives_the_round_trip(policy_id):
     book = load_packaged_policy(policy_id)
 
     assert load_policy_book(policy_to_document(book)) == book
+
+
+# --- installment plans (issue 7) -------------------------------------------------------------
+
+
+def test_a_document_without_plans_gets_the_default_plan_rules():
+    book = load_policy_book(a_document())
+
+    assert book.plans is None
+    assert plan_policy_of(book) == DEFAULT_PLAN_POLICY
+    assert "plans" not in policy_to_document(book)
+
+
+def test_a_plans_section_gives_the_rules_per_risk_band_on_top_of_the_default():
+    plans = {
+        "default": {
+            "max_duration_months": 6,
+            "max_installments": 6,
+            "min_installment": {"EUR": "100.00"},
+            "min_down_payment_percent": "12.5",
+            "max_total": {"EUR": "50000.00"},
+            "late_fees": "waived",
+            "allowed_after_formal_notice": True,
+            "consumer_credit_exemption": True,
+            "grace_days": 10,
+        },
+        "high": {"max_duration_days": 60, "max_installments": 2, "min_down_payment_percent": 30},
+    }
+
+    policy = plan_policy_of(load_policy_book(a_document(plans=plans)))
+
+    assert policy.default == PlanRules(
+        6, None, 6, {"EUR": 100_00}, 1_250, {"EUR": 50_000_00}, LateFeesDuringPlan.WAIVED, True, True, 10
+    )
+    high = policy.rules_for("high")
+    assert (high.max_duration_months, high.max_duration_days, high.max_installments) == (None, 60, 2)
+    assert high.min_down_payment_bp == 3_000
+    assert high.min_installment_minor == {"EUR": 100_00} and high.grace_days == 10  # from the default
+    assert policy.rules_for("low") == policy.default and policy.rules_for(None) == policy.default
+
+
+@pytest.mark.parametrize(
+    ("plans", "path", "expected"),
+    [
+        (
+            {"default": {"max_installments": 40}},
+            "plans.default.max_installments",
+            "must be a whole number between 1 and 36, got 40",
+        ),
+        (
+            {"default": {"max_installments": "6"}},
+            "plans.default.max_installments",
+            'must be a whole number between 1 and 36, got "6"',
+        ),
+        (
+            {"high": {"max_duration_months": 0}},
+            "plans.high.max_duration_months",
+            "must be a whole number between 1 and 36, got 0",
+        ),
+        (
+            {"default": {"max_duration_days": 2000}},
+            "plans.default.max_duration_days",
+            "must be a whole number between 1 and 1096, got 2000",
+        ),
+        (
+            {"default": {"max_duration_days": 30, "max_duration_months": 1}},
+            "plans.default",
+            "give max_duration_months or max_duration_days, not both",
+        ),
+        (
+            {"default": {"grace_days": 0}},
+            "plans.default.grace_days",
+            "must be a whole number between 1 and 60, got 0",
+        ),
+        (
+            {"default": {"min_down_payment_percent": "120"}},
+            "plans.default.min_down_payment_percent",
+            "must be a percentage between 0 and 100",
+        ),
+        (
+            {"default": {"min_down_payment_percent": 10.5}},
+            "plans.default.min_down_payment_percent",
+            "must be a percentage between 0 and 100",
+        ),
+        (
+            {"default": {"min_down_payment_percent": "10.125"}},
+            "plans.default.min_down_payment_percent",
+            "at most 2 decimals",
+        ),
+        (
+            {"default": {"min_installment": {"XYZ": "10.00"}}},
+            "plans.default.min_installment.XYZ",
+            "unsupported currency",
+        ),
+        ({"default": {"max_total": {"EUR": 500}}}, "plans.default.max_total.EUR", "as a quoted decimal"),
+        (
+            {"default": {"late_fees": "forgiven"}},
+            "plans.default.late_fees",
+            'expected one of waived, counted, frozen, got "forgiven"',
+        ),
+        (
+            {"default": {"allowed_after_formal_notice": "no"}},
+            "plans.default.allowed_after_formal_notice",
+            'expected true or false, got "no"',
+        ),
+        (
+            {"default": {"consumer_credit_exemption": None}},
+            "plans.default.consumer_credit_exemption",
+            "expected true or false",
+        ),
+        (
+            {"default": {"max_instalments": 6}},
+            "plans.default.max_instalments",
+            "unknown key; did you mean 'max_installments'?",
+        ),
+        ({"very_high": {}}, "plans.very_high", "expected one of default, low, medium, high"),
+        ({"default": []}, "plans.default", "expected a mapping of plan rules"),
+        ([], "plans", "expected a mapping of plan rules by risk band"),
+    ],
+)
+def test_each_plan_rule_is_checked_with_its_path(plans, path, expected):
+    problems = problems_of(a_document(plans=plans))
+
+    assert len(problems) == 1, problems
+    assert problems[0][0] == path
+    assert expected in problems[0][1]
+
+
+def test_every_plan_problem_is_reported_at_once():
+    plans = {"default": {"max_installments": 0, "late_fees": "x"}, "high": {"grace_days": 99}}
+
+    assert paths_of(a_document(plans=plans)) == [
+        "plans.default.max_installments",
+        "plans.default.late_fees",
+        "plans.high.grace_days",
+    ]
+
+
+def test_a_misspelt_plans_section_is_suggested():
+    (problem,) = problems_of(a_document(plan={"default": {}}))
+
+    assert problem[0] == "plan" and "did you mean 'plans'?" in problem[1]
+
+
+@pytest.mark.parametrize("policy_id", ["fr-b2b", "uk-b2b"])
+def test_each_packaged_policy_has_plan_rules_a_credit_manager_would_choose(policy_id):
+    policy = plan_policy_of(load_packaged_policy(policy_id))
+
+    assert policy.default.max_duration_months == 6 and policy.default.max_installments == 6
+    assert policy.default.min_down_payment_bp == 1_000
+    assert policy.default.late_fees is LateFeesDuringPlan.FROZEN
+    assert not policy.default.allowed_after_formal_notice and policy.default.consumer_credit_exemption
+    assert policy.rules_for("high").max_installments == 3
+
+
+_PLAN_CURRENCIES = st.lists(st.sampled_from(sorted(MINOR_DIGITS)), unique=True, max_size=3)
+
+
+@st.composite
+def plan_rules(draw) -> PlanRules:
+    in_days = draw(st.booleans())
+    return PlanRules(
+        max_duration_months=None if in_days else draw(st.integers(1, 36)),
+        max_duration_days=draw(st.integers(1, 1096)) if in_days else None,
+        max_installments=draw(st.integers(1, 36)),
+        min_installment_minor={c: draw(st.integers(0, 10**9)) for c in draw(_PLAN_CURRENCIES)},
+        min_down_payment_bp=draw(st.integers(0, 10_000)),
+        max_total_minor={c: draw(st.integers(0, 10**12)) for c in draw(_PLAN_CURRENCIES)},
+        late_fees=draw(st.sampled_from(list(LateFeesDuringPlan))),
+        allowed_after_formal_notice=draw(st.booleans()),
+        consumer_credit_exemption=draw(st.booleans()),
+        grace_days=draw(st.integers(1, 60)),
+    )
+
+
+@given(
+    book=policy_books(),
+    default=plan_rules(),
+    bands=st.dictionaries(st.sampled_from(RISK_BANDS), plan_rules()),
+)
+def test_a_book_with_plan_rules_reads_back_the_same(book, default, bands):
+    with_plans = PolicyBook(book.default, book.segments, PlanPolicy(default, bands))
+
+    document = policy_to_document(with_plans)
+
+    assert load_policy_book(document) == with_plans
+    assert load_policy_book(json.loads(json.dumps(document))) == with_plans

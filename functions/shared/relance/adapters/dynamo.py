@@ -327,6 +327,22 @@ class DynamoStore:
                     for number, entry in sorted((item.get(OPEN_INVOICES) or {}).items())]
         return debtor_from(item), invoices
 
+    def recent_invoices(self, creditor_id: str, debtor_id: str, limit: int) -> list[Invoice]:
+        """AP1c: the debtor's `limit` highest-numbered invoices, newest number first, in one bounded Query.
+
+        French invoice numbers run in one chronological sequence (CGI, art. 242 nonies A), so these
+        are the most recent invoices; the portal shows the settled ones among them as recently paid.
+        """
+        response = self._client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :inv)",
+            ExpressionAttributeValues={":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
+                                       ":inv": {"S": keys.invoice_sk("")}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [invoice_from(_from_dynamo(item)) for item in response.get("Items", [])]
+
     def get_debtors(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
         items = self._batch_get([keys.debtor_key(creditor_id, d) for d in set(debtor_ids)])
         return {item["debtor_id"]: debtor_from(item) for item in items}

@@ -145,3 +145,42 @@ class UnknownPolicy(RelanceError):
     """No packaged policy has this id."""
 
     code = "policy.unknown"
+
+
+# Installment plans (issue 7): schedules, proposals, their lifecycle.
+
+
+class InvalidSchedule(RelanceError):
+    """A schedule cannot be built as asked (no installment, nothing left to spread, dates out of order)."""
+
+    code = "plan.invalid_schedule"
+
+
+class PlanMixesCurrencies(RelanceError):
+    """A plan covers one currency; invoices or amounts in several currencies need one plan each."""
+
+    code = "plan.mixed_currencies"
+
+
+class InvalidPlanProposal(RelanceError):
+    """A proposal contradicts itself (no invoice, a schedule that does not add up to the debt)."""
+
+    code = "plan.invalid_proposal"
+
+
+class PlanOutsidePolicy(RelanceError):
+    """A proposal breaks the creditor's plan rules and cannot be accepted without finance."""
+
+    code = "plan.outside_policy"
+
+
+class InvalidTransition(RelanceError):
+    """A plan cannot go through this event in its current state (e.g. accepting a withdrawn proposal)."""
+
+    code = "plan.invalid_transition"
+
+
+class InvalidPlanPayment(RelanceError):
+    """A payment cannot go to this plan (not running, nothing to pay, another currency)."""
+
+    code = "plan.invalid_payment"

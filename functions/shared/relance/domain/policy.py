@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from relance.domain.parties import PartyKind
+
+if TYPE_CHECKING:  # plans.py builds on the dunning engine, which imports this module
+    from relance.domain.plans import PlanPolicy
 
 
 class Channel(StrEnum):
@@ -76,6 +80,7 @@ class PolicyBook:
 
     default: DunningPolicy
     segments: tuple[PolicySegment, ...] = ()
+    plans: PlanPolicy | None = None  # installment plan rules; None = the defaults (relance.domain.plans)
 
     def for_debtor(self, kind: PartyKind, risk_band: str | None) -> DunningPolicy:
         for segment in self.segments:

@@ -38,6 +38,23 @@ Format version 1, in short:
         steps: [...]                                  # or a full ladder of its own
 
 A segment inherits the default's limits (sending hours, promise and deadline days) unless it sets them.
+
+Installment plan rules (issue 7), optional, for the whole book:
+
+    plans:
+      default:                                        # every key optional; see relance.domain.plans
+        max_duration_months: 6                        # or max_duration_days: 180, not both
+        max_installments: 6
+        min_installment: {EUR: "100.00"}
+        min_down_payment_percent: "10"                # a quoted decimal, or a whole number
+        max_total: {EUR: "50000.00"}
+        late_fees: frozen                             # waived | counted | frozen
+        allowed_after_formal_notice: false
+        consumer_credit_exemption: true
+        grace_days: 7
+      high: {max_installments: 3}                     # a risk band: the default's rules, then these
+
+A document without `plans:` gets the defaults of relance.domain.plans.
 """
 
 from __future__ import annotations
@@ -55,6 +72,7 @@ from typing import Any
 from relance.domain.errors import InvalidAmount, InvalidPolicy
 from relance.domain.money import MINOR_DIGITS, Money
 from relance.domain.parties import PartyKind
+from relance.domain.plans import DEFAULT_PLAN_RULES, LateFeesDuringPlan, PlanPolicy, PlanRules
 from relance.domain.policy import Channel, DunningPolicy, PolicyBook, PolicySegment, PolicyStep, StepCondition
 
 FORMAT_VERSION = 1
@@ -69,6 +87,11 @@ MAX_SPACING_DAYS = 365
 PROMISE_GRACE_DAYS = (0, 60)
 MAX_PROMISE_DAYS = (1, 365)
 FORMAL_NOTICE_DEADLINE_DAYS = (1, 90)
+PLAN_MAX_INSTALLMENTS = (1, 36)
+PLAN_MAX_DURATION_MONTHS = (1, 36)
+PLAN_MAX_DURATION_DAYS = (1, 1096)  # three years, like 36 months
+PLAN_GRACE_DAYS = (1, 60)
+LATE_FEES = tuple(choice.value for choice in LateFeesDuringPlan)
 
 # Step ids are recorded on every contact and template names become file names: keep both plain.
 _STEP_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -79,7 +102,21 @@ _DECIMAL = re.compile(r"\d+(\.\d+)?")
 
 _LIMITS = ("sending_hours", "promise_grace_days", "max_promise_days", "formal_notice_deadline_days")
 _LIMIT_DEFAULTS = {f.name: f.default for f in fields(DunningPolicy) if f.name in _LIMITS}
-_DOCUMENT_KEYS = ("version", "policy_id", "name", *_LIMITS, "steps", "segments")
+_DOCUMENT_KEYS = ("version", "policy_id", "name", *_LIMITS, "steps", "segments", "plans")
+_PLAN_BANDS = ("default", *RISK_BANDS)
+_PLAN_KEYS = (
+    "max_duration_months",
+    "max_duration_days",
+    "max_installments",
+    "min_installment",
+    "min_down_payment_percent",
+    "max_total",
+    "late_fees",
+    "allowed_after_formal_notice",
+    "consumer_credit_exemption",
+    "grace_days",
+)
+_PERCENT = re.compile(r"\d+(\.\d{1,2})?")
 _SEGMENT_KEYS = (
     "policy_id",
     "name",
@@ -114,6 +151,8 @@ def policy_to_document(book: PolicyBook) -> dict[str, Any]:
     document["steps"] = [_step_document(step) for step in book.default.steps]
     if book.segments:
         document["segments"] = [_segment_document(segment) for segment in book.segments]
+    if book.plans is not None:
+        document["plans"] = _plans_document(book.plans)
     return document
 
 
@@ -130,6 +169,36 @@ def _policy_fields(policy: DunningPolicy) -> dict[str, Any]:
         "max_promise_days": policy.max_promise_days,
         "formal_notice_deadline_days": policy.formal_notice_deadline_days,
     }
+
+
+def _plans_document(plans: PlanPolicy) -> dict[str, Any]:
+    document = {"default": _plan_rules_document(plans.default)}
+    for band in RISK_BANDS:
+        if band in plans.risk_bands:
+            document[band] = _plan_rules_document(plans.risk_bands[band])
+    return document
+
+
+def _plan_rules_document(rules: PlanRules) -> dict[str, Any]:
+    if rules.max_duration_days is not None:
+        duration: dict[str, Any] = {"max_duration_days": rules.max_duration_days}
+    else:
+        duration = {"max_duration_months": rules.max_duration_months}
+    return {
+        **duration,
+        "max_installments": rules.max_installments,
+        "min_installment": _amounts_document(rules.min_installment_minor),
+        "min_down_payment_percent": str(rules.min_down_payment_percent),
+        "max_total": _amounts_document(rules.max_total_minor),
+        "late_fees": rules.late_fees.value,
+        "allowed_after_formal_notice": rules.allowed_after_formal_notice,
+        "consumer_credit_exemption": rules.consumer_credit_exemption,
+        "grace_days": rules.grace_days,
+    }
+
+
+def _amounts_document(amounts: Mapping[str, int]) -> dict[str, str]:
+    return {currency: str(Money(minor, currency).to_decimal()) for currency, minor in amounts.items()}
 
 
 def _segment_document(segment: PolicySegment) -> dict[str, Any]:
@@ -220,9 +289,11 @@ class _Reader:
             default_ids,
         )
         self.unique_policy_ids(policy_id, segments)
-        if default is None or segments is None:
+        before_plans = len(self.problems)
+        plans = self.plans(document["plans"], "plans") if "plans" in document else None
+        if default is None or segments is None or len(self.problems) > before_plans:
             return None
-        return PolicyBook(default, tuple(segment for _path, segment in segments))
+        return PolicyBook(default, tuple(segment for _path, segment in segments), plans)
 
     def version(self, value: Any) -> None:
         if value is _MISSING:
@@ -572,6 +643,99 @@ class _Reader:
             return None
         return time(int(match[1]), int(match[2]))
 
+    # Installment plans.
+
+    def plans(self, value: Any, path: str) -> PlanPolicy | None:
+        if not isinstance(value, Mapping):
+            self.fail(
+                path,
+                f"expected a mapping of plan rules by risk band ({', '.join(_PLAN_BANDS)}), got {_shown(value)}",
+            )
+            return None
+        self.keys(value, path, _PLAN_BANDS, required=())
+        default = self.plan_rules(value.get("default", {}), _at(path, "default"), DEFAULT_PLAN_RULES)
+        bands = {
+            band: self.plan_rules(value[band], _at(path, band), default or DEFAULT_PLAN_RULES)
+            for band in RISK_BANDS
+            if band in value
+        }
+        if default is None or None in bands.values():
+            return None
+        return PlanPolicy(default, {band: rules for band, rules in bands.items() if rules is not None})
+
+    def plan_rules(self, value: Any, path: str, inherited: PlanRules) -> PlanRules | None:
+        """One band's rules: `inherited` (the defaults, or the default band) with the keys it sets."""
+        if not isinstance(value, Mapping):
+            self.fail(
+                path, f"expected a mapping of plan rules ({', '.join(_PLAN_KEYS)}), got {_shown(value)}"
+            )
+            return None
+        self.keys(value, path, _PLAN_KEYS, required=())
+        before = len(self.problems)
+        changes: dict[str, Any] = {}
+        if "max_duration_months" in value and "max_duration_days" in value:
+            self.fail(path, "give max_duration_months or max_duration_days, not both")
+        elif "max_duration_months" in value:
+            months = self.whole(
+                value["max_duration_months"], _at(path, "max_duration_months"), PLAN_MAX_DURATION_MONTHS
+            )
+            changes.update(max_duration_months=months, max_duration_days=None)
+        elif "max_duration_days" in value:
+            days = self.whole(
+                value["max_duration_days"], _at(path, "max_duration_days"), PLAN_MAX_DURATION_DAYS
+            )
+            changes.update(max_duration_months=None, max_duration_days=days)
+        if "max_installments" in value:
+            changes["max_installments"] = self.whole(
+                value["max_installments"], _at(path, "max_installments"), PLAN_MAX_INSTALLMENTS
+            )
+        if "grace_days" in value:
+            changes["grace_days"] = self.whole(value["grace_days"], _at(path, "grace_days"), PLAN_GRACE_DAYS)
+        if "min_installment" in value:
+            changes["min_installment_minor"] = self.amounts(
+                value["min_installment"], _at(path, "min_installment")
+            )
+        if "max_total" in value:
+            changes["max_total_minor"] = self.amounts(value["max_total"], _at(path, "max_total"))
+        if "min_down_payment_percent" in value:
+            changes["min_down_payment_bp"] = self.percent(
+                value["min_down_payment_percent"], _at(path, "min_down_payment_percent")
+            )
+        if "late_fees" in value:
+            late_fees = value["late_fees"]
+            if not isinstance(late_fees, str) or late_fees not in LATE_FEES:
+                self.fail(
+                    _at(path, "late_fees"), f"expected one of {', '.join(LATE_FEES)}, got {_shown(late_fees)}"
+                )
+            else:
+                changes["late_fees"] = LateFeesDuringPlan(late_fees)
+        for key in ("allowed_after_formal_notice", "consumer_credit_exemption"):
+            if key in value:
+                changes[key] = self.boolean(value[key], _at(path, key))
+        if len(self.problems) > before:
+            return None
+        return replace(inherited, **changes)
+
+    def whole(self, value: Any, path: str, bounds: tuple[int, int]) -> int | None:
+        low, high = bounds
+        if type(value) is not int or not low <= value <= high:
+            self.fail(path, f"must be a whole number between {low} and {high}, got {_shown(value)}")
+            return None
+        return value
+
+    def percent(self, value: Any, path: str) -> int | None:
+        """A percentage between 0 and 100 with at most 2 decimals, as basis points (10.5 % = 1050)."""
+        if type(value) is int:
+            value = str(value)
+        if not isinstance(value, str) or not _PERCENT.fullmatch(value) or Decimal(value) > 100:
+            self.fail(
+                path,
+                f"must be a percentage between 0 and 100 with at most 2 decimals, as a whole number or a quoted "
+                f'decimal such as "12.5", got {_shown(value)}',
+            )
+            return None
+        return int(Decimal(value) * 100)
+
     # Conditions.
 
     def conditions(self, value: Any, path: str) -> StepCondition | None:
@@ -628,13 +792,20 @@ class _Reader:
     # Single values.
 
     def keys(
-        self, value: Mapping[str, Any], path: str, allowed: Sequence[str], required: Sequence[str]
+        self,
+        value: Mapping[str, Any],
+        path: str,
+        allowed: Sequence[str],
+        required: Sequence[str],
+        listed: Sequence[str] | None = None,
     ) -> None:
+        """Report unknown and missing keys; `listed` is what the message names (default: `allowed`)."""
         for key in value:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                self.fail(_at(path, str(key)), f"unknown key; {hint}expected one of {', '.join(allowed)}")
+                named = ", ".join(listed or allowed)
+                self.fail(_at(path, str(key)), f"unknown key; {hint}expected one of {named}")
         for key in required:
             if key not in value:
                 self.fail(_at(path, key), "missing; this key is required")
