@@ -12,7 +12,7 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import late_fees, policy, static
+from relance_cli import late_fees, plans, policy, static
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -403,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     late_fees.register(commands)
     policy.register(commands, connect=_connect)
+    plans.register(commands, connect=_connect)
     static.register(commands)
     return parser
 

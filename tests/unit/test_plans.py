@@ -503,3 +503,12 @@ def test_an_invoice_paid_during_the_plan_does_not_resume():
 
     assert resumed.step is None
     assert resumed.invoice.next_action_on is None and not resumed.invoice.in_plan
+
+
+def test_an_accepted_plan_whose_down_payment_never_came_can_be_broken():
+    accepted = transition(a_plan_outside_the_rules(), PlanEvent.APPROVE, TODAY)
+
+    broken = transition(accepted, PlanEvent.BREAK, TODAY)
+
+    assert accepted.state is PlanState.ACCEPTED
+    assert broken.state is PlanState.BROKEN

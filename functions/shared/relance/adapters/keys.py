@@ -200,3 +200,28 @@ def dispute_document_key(creditor_id: str, debtor_id: str, dispute_id: str, name
 def invoice_dispute_task_sk(due_on: date, debtor_id: str, dispute_id: str) -> str:
     """A debtor's dispute of an invoice, for finance: one task per dispute, even two on one day for one debtor."""
     return f"{due_on.isoformat()}#dispute#{debtor_id}#{dispute_id}"
+
+
+# --- installment plans (issue 7) ------------------------------------------------------------------
+
+PLAN_SK_PREFIX = "PLAN#"
+
+
+def plan_key(creditor_id: str, debtor_id: str, plan_id: str) -> dict[str, str]:
+    """An installment plan, in the debtor's partition; `PLAN#` sorts after `INV#`, so AP1 never reads it."""
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": f"{PLAN_SK_PREFIX}{plan_id}"}
+
+
+def plan_owner_key(creditor_id: str, plan_id: str) -> dict[str, str]:
+    """Which debtor holds plan `plan_id`: finance decides a plan by its id alone."""
+    return {"PK": f"CRED#{creditor_id}#PLANS", "SK": plan_id}
+
+
+def plan_queue_pk(creditor_id: str) -> str:
+    """Finance's queue of plan proposals awaiting a decision; an item leaves it when the plan is decided."""
+    return f"CRED#{creditor_id}#PLANQUEUE"
+
+
+def plan_queue_key(creditor_id: str, proposed_at: str, plan_id: str) -> dict[str, str]:
+    """Oldest proposal first: `proposed_at` is an ISO 8601 instant in UTC."""
+    return {"PK": plan_queue_pk(creditor_id), "SK": f"{proposed_at}#{plan_id}"}

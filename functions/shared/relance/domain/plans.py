@@ -469,6 +469,7 @@ _TRANSITIONS: dict[tuple[PlanState, PlanEvent], PlanState] = {
     (PlanState.ACCEPTED, PlanEvent.ACTIVATE): PlanState.ACTIVE,
     (PlanState.ACTIVE, PlanEvent.COMPLETE): PlanState.COMPLETED,
     (PlanState.ACTIVE, PlanEvent.BREAK): PlanState.BROKEN,
+    (PlanState.ACCEPTED, PlanEvent.BREAK): PlanState.BROKEN,  # e.g. the down payment never came
 }
 
 RUNNING = (PlanState.ACCEPTED, PlanState.ACTIVE)  # states in which installments are owed and paid
