@@ -10,7 +10,7 @@ from flask_babel import Babel
 from flask_wtf import CSRFProtect
 
 from relance.domain.access import SESSION_LIFETIME
-from relance_portal import account, assets, debtor, health, pay
+from relance_portal import account, assets, debtor, health, pay, plans
 from relance_portal.account_services import AccountServices
 from relance_portal.errors import correlation_id, log, register_error_pages
 from relance_portal.i18n import (
@@ -94,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     app.before_request(_assign_correlation_id)
     app.register_blueprint(debtor.bp)  # /d/<token>, /d/new-link, /account and /account/...
     app.register_blueprint(account.bp)  # /account/invoices, statement, dispute, promise, history, documents
+    app.register_blueprint(plans.bp)  # /account/plan (propose) and /account/plans (follow, answer, withdraw)
     pay.init_app(app)  # /account/pay…, and locally the stand-in checkout pages (standin.py)
     app.register_blueprint(health.bp)
     register_error_pages(app)

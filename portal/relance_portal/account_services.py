@@ -1,4 +1,4 @@
-"""What the account pages (invoices, statement, dispute, promise, history) need, passed in so tests use fakes.
+"""What the account pages (invoices, statement, dispute, promise, history, plans) need, passed in so tests use fakes.
 
 Attached at `app.extensions["relance_account"]`; the debtor always comes from the session (`current_ref()`).
 """
@@ -18,6 +18,7 @@ from relance.domain.policy import PolicyBook
 from relance.domain.rates import RateTable
 from relance.services.accounts import DebtorAccount
 from relance.services.disputes import DisputeStore
+from relance.services.plans import PlanStore, StoredPlan
 from relance.services.promises import PromiseStore
 
 
@@ -31,6 +32,12 @@ class AccountStore(DisputeStore, PromiseStore, Protocol):
     def disputes_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]: ...
 
     def contacts_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]: ...
+
+
+class AccountPlansStore(PlanStore, Protocol):
+    """The installment plans of the plan pages (`PlansStore` in production)."""
+
+    def plans_of(self, creditor_id: str, debtor_id: str) -> list[StoredPlan]: ...
 
 
 class Documents(Protocol):
@@ -50,10 +57,12 @@ class AccountServices:
     policies: Callable[[Creditor], PolicyBook]
     closed_days: Callable[[Creditor], Container[date]]
     law: Callable[[], tuple[RateTable, Rulebook]]  # the rates and rules of the late-fee engine, loaded once
+    plans: AccountPlansStore | None = None  # None: the plan pages answer 404
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> AccountServices:
         """The services of a deployed portal: the table, the documents bucket, the policies kept 5 minutes."""
+        from relance.adapters.plans_store import PlansStore
         from relance.adapters.policy_store import PolicyStore
         from relance.adapters.portal_store import PortalStore
         from relance.adapters.s3 import S3Documents
@@ -68,6 +77,7 @@ class AccountServices:
             policies=policy_source(PolicyStore(settings.table_name), ttl_seconds=300),
             closed_days=closed_for,
             law=_cached_law(),
+            plans=PlansStore(settings.table_name),
         )
 
 

@@ -15,9 +15,10 @@ from relance.adapters.dynamo import VersionConflict
 from relance.adapters.policies import load_packaged_policy
 from relance.adapters.s3 import StoredDocument
 from relance.domain.invoices import Invoice
-from relance.domain.parties import Creditor
+from relance.domain.parties import Creditor, Debtor
 from relance.services.accounts import DebtorAccount
 from relance.services.disputes import DisputeAlreadyOpen
+from relance.services.plans import PlanChanged, PlanChangeWrite, StoredPlan
 from relance_portal.account_services import AccountServices
 
 
@@ -33,6 +34,7 @@ class InMemoryAccountStore:
         self.audit: list[dict[str, Any]] = []
         self.tasks: list[dict[str, Any]] = []
         self.original_pdfs: dict[tuple[str, str, str], str] = {}
+        self.plans: dict[tuple[str, str, str], StoredPlan] = {}
 
     def debtor_account(self, creditor_id: str, debtor_id: str) -> DebtorAccount | None:
         debtor = self.debtors.get((creditor_id, debtor_id))
@@ -82,6 +84,36 @@ class InMemoryAccountStore:
         self.audit.append({"debtor_id": invoices[0].debtor_id, "at": now.isoformat(), **audit})
         self._write(invoices)
 
+    # installment plans (PlansStore's reads and its one transaction per change)
+
+    def get_creditor(self, creditor_id: str) -> Creditor | None:
+        return self.creditors.get(creditor_id)
+
+    def dunning_view(self, creditor_id: str, debtor_id: str) -> tuple[Debtor | None, list[Invoice]]:
+        debtor = self.debtors.get((creditor_id, debtor_id))
+        return debtor, self.open_invoices(creditor_id, debtor_id) if debtor is not None else []
+
+    def find_plan(self, creditor_id: str, debtor_id: str, plan_id: str) -> StoredPlan | None:
+        return self.plans.get((creditor_id, debtor_id, plan_id))
+
+    def plans_of(self, creditor_id: str, debtor_id: str) -> list[StoredPlan]:
+        return [p for (c, d, _i), p in sorted(self.plans.items()) if (c, d) == (creditor_id, debtor_id)]
+
+    def write_plan_change(self, change: PlanChangeWrite, now: datetime) -> None:
+        stored = change.stored
+        key = (stored.creditor_id, stored.debtor_id, stored.plan.plan_id)
+        existing = self.plans.get(key)
+        if change.expected_state is None and existing is not None:
+            raise PlanChanged(stored.plan.plan_id)
+        if change.expected_state is not None and (
+                existing is None or existing.plan.state is not change.expected_state
+                or existing.version != stored.version):
+            raise PlanChanged(stored.plan.plan_id)
+        self._check_versions(change.invoices)
+        self.plans[key] = dataclasses.replace(stored, version=stored.version + 1)
+        self.audit.append({"debtor_id": stored.debtor_id, "at": now.isoformat(), **change.audit})
+        self._write(change.invoices)
+
     def _check_versions(self, invoices: list[Invoice]) -> None:
         for invoice in invoices:
             stored = self.invoices[(invoice.creditor_id, invoice.debtor_id, invoice.number)]
@@ -125,5 +157,5 @@ def account_services_for(world: World) -> tuple[AccountServices, InMemoryAccount
         return load_rules(provisional=True)  # 2026 rates are not published yet
 
     services = AccountServices(store=store, documents=documents, policies=lambda creditor: book,
-                               closed_days=lambda creditor: frozenset[date](), law=law)
+                               closed_days=lambda creditor: frozenset[date](), law=law, plans=store)
     return services, store, documents
