@@ -22,36 +22,11 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from aws_counts import Calls
+
 PAGES = ["/account", "/account/invoices", "/account/pay", "/account/history", "/account/promise"]
 BUDGET_BYTES = 100 * 1024
 ASSET = re.compile(r'<(?:link[^>]+href|script[^>]+src)="([^"]+\.(?:css|js)[^"]*)"')
-
-
-class Calls:
-    """AWS calls and DynamoDB items returned, counted for every client."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.items = 0
-
-    def install(self) -> None:
-        import botocore.client
-
-        original = botocore.client.BaseClient._make_api_call
-        counter = self
-
-        def counting(client, operation_name, api_params):
-            response = original(client, operation_name, api_params)
-            counter.calls += 1
-            if operation_name == "Query":
-                counter.items += response.get("Count", 0)
-            elif operation_name == "GetItem":
-                counter.items += 1 if "Item" in response else 0
-            elif operation_name == "BatchGetItem":
-                counter.items += sum(len(v) for v in response.get("Responses", {}).values())
-            return response
-
-        botocore.client.BaseClient._make_api_call = counting
 
 
 CALLS = Calls()
@@ -111,14 +86,15 @@ def measure(count: int, requests: int) -> dict[str, dict[str, float]]:
             html = first.get_data()
             assets = sum(len(client.get(href).get_data()) for href in ASSET.findall(html.decode()))
             times = []
-            CALLS.calls = CALLS.items = 0
+            CALLS.reset()
             for _ in range(requests):
                 started = time.perf_counter()
                 response = client.get(page)
                 times.append(time.perf_counter() - started)
                 assert response.status_code == 200
             times.sort()
-            rows[page] = {"status": 200, "calls": CALLS.calls / requests, "items": CALLS.items / requests, "median_ms": statistics.median(times) * 1000,
+            rows[page] = {"status": 200, "calls": sum(CALLS.calls.values()) / requests,
+                          "items": CALLS.items_read / requests, "median_ms": statistics.median(times) * 1000,
                           "p95_ms": times[int(len(times) * 0.95) - 1] * 1000,
                           "html": len(html), "total_bytes": len(html) + assets}
     reset_clients()

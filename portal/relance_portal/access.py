@@ -87,7 +87,7 @@ def session_account(reader: Any, open_only: bool = True) -> Any:
     helper of one request share it); the "link not valid" page when the debtor is gone or revoked.
 
     `open_only` reads the open invoices alone (one item on DynamoDB); a request that asked for the
-    whole account serves later open-only asks from it too.
+    whole account serves later open-only asks from it too. Reading it sets the pages' language.
     """
     from relance.domain.errors import LinkInvalid
     from relance.services.accounts import account_for_link
@@ -100,7 +100,18 @@ def session_account(reader: Any, open_only: bool = True) -> Any:
     except LinkInvalid:
         abort(link_not_valid_page())
     g.session_account = (open_only, account)
+    _speak(account.debtor.language)
     return account
+
+
+def _speak(language: str) -> None:
+    """Pages speak the debtor's recorded language from now on, this request (chosen before the
+    debtor was known) and the next ones (pages that do not read the account)."""
+    from flask_babel import refresh
+
+    g.debtor_language = language
+    remember_debtor_language(language)
+    refresh()
 
 
 def remember_debtor_language(language: str) -> None:

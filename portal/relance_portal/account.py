@@ -26,7 +26,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import refresh
 from werkzeug.utils import secure_filename
 
 from relance.adapters.pdf_documents import render_invoice_copy, render_statement
@@ -66,7 +65,6 @@ from relance_portal.access import (
     code_required,
     current_ref,
     debtor_session,
-    remember_debtor_language,
     session_account,
 )
 from relance_portal.account_services import account_services_available, current_account_services, iter_document
@@ -374,9 +372,6 @@ def _page() -> _Page:
     if cached is not None:
         return cached
     account = session_account(current_account_services().store)
-    g.debtor_language = account.debtor.language
-    remember_debtor_language(account.debtor.language)
-    refresh()
     page = _Page(account, current_services().today(account.creditor.timezone))
     g.account_page = page
     return page

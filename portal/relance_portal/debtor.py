@@ -10,8 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
-from flask_babel import refresh
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from relance.domain.access import CODE_DIGITS, CODE_LIFETIME, CodeRefused
 from relance.domain.errors import LinkInvalid
@@ -31,7 +30,6 @@ from relance_portal.access import (
     is_verified,
     link_not_valid_page,
     mark_verified,
-    remember_debtor_language,
     safe_next,
     session_account,
     start_session,
@@ -78,7 +76,6 @@ def account():
     ref = current_ref()
     debtor_account = session_account(services.accounts)
     open_invoices = debtor_account.open_invoices()
-    _speak_the_debtors_language(debtor_account)
     today = services.today(debtor_account.creditor.timezone)
     log.info("Debtor account shown", extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id})
     return render_template(
@@ -161,12 +158,6 @@ def _send_code(target: str):
 def _verify_page(target: str, notice: CodeOutcome | None = None, refused: CodeRefused | None = None) -> str:
     return render_template("debtor/verify.html", next=target, notice=notice, refused=refused,
                            digits=CODE_DIGITS, minutes=int(CODE_LIFETIME.total_seconds() // 60))
-
-
-def _speak_the_debtors_language(debtor_account: DebtorAccount) -> None:
-    g.debtor_language = debtor_account.debtor.language
-    remember_debtor_language(debtor_account.debtor.language)
-    refresh()  # the locale may have been chosen before the debtor was known
 
 
 def _totals(debtor_account: DebtorAccount, today: date) -> list[CurrencyTotal]:

@@ -42,7 +42,7 @@ from relance.services.payments import (
     payment_progress,
     start_checkout,
 )
-from relance_portal.access import current_ref, debtor_session, remember_debtor_language, session_account
+from relance_portal.access import current_ref, debtor_session, session_account
 from relance_portal.i18n import current_language
 from relance_portal.services import current_services
 
@@ -135,14 +135,7 @@ class PayForm:
 
 def _account() -> DebtorAccount:
     services = current_services()
-    account = session_account(services.accounts)
-    from flask import g
-    from flask_babel import refresh
-
-    g.debtor_language = account.debtor.language
-    remember_debtor_language(account.debtor.language)
-    refresh()
-    return account
+    return session_account(services.accounts)
 
 
 def _forms(account: DebtorAccount, nonce: str) -> list[PayForm]:

@@ -17,7 +17,7 @@ from relance.adapters import keys
 from relance.adapters.aws import client
 from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
-from relance.adapters.portal_access import email_index_items
+from relance.domain.access import address_sha256
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Creditor, Debtor, PartyKind
@@ -191,6 +191,30 @@ def invoice_from_summary(creditor_id: str, debtor_id: str, number: str, entry: s
 
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
+
+
+def audit_item(creditor_id: str, debtor_id: str, audit: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One event of the debtor's audit trail, under a key no other event can take (append-only)."""
+    return {"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
+            "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id, "at": now.isoformat(), **audit}
+
+
+def email_index_items(debtor: Debtor) -> list[dict[str, Any]]:
+    """PA5: one index item per distinct address of `debtor`, keyed by the address's SHA-256.
+
+    The address itself is not stored. Write these with the debtor; an entry left over from an old
+    address is harmless, because a lookup mails only debtors that still have the address on record.
+    """
+    hashes = sorted({address_sha256(address) for address in debtor.emails if address.strip()})
+    return [
+        {
+            **keys.email_index_key(digest, debtor.creditor_id, debtor.debtor_id),
+            "entity": "email_index",
+            "creditor_id": debtor.creditor_id,
+            "debtor_id": debtor.debtor_id,
+        }
+        for digest in hashes
+    ]
 
 
 def task_item(task: dict[str, Any]) -> dict[str, Any]:
@@ -701,9 +725,7 @@ class DynamoStore:
 
     def _audit_put(self, creditor_id: str, debtor_id: str, audit: dict[str, Any], now: datetime) -> dict[str, Any]:
         """A transaction item appending one event to the debtor's audit trail (append-only: never overwritten)."""
-        item = {"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
-                "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id, "at": now.isoformat(), **audit}
-        return {"Put": {"TableName": self.table_name, "Item": _to_dynamo(item),
+        return {"Put": {"TableName": self.table_name, "Item": _to_dynamo(audit_item(creditor_id, debtor_id, audit, now)),
                         "ConditionExpression": "attribute_not_exists(PK)"}}
 
     def _versioned_invoice_put(self, invoice: Invoice) -> dict[str, Any]:

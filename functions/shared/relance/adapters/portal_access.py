@@ -6,7 +6,6 @@ No business decisions here: limits, expiries and the current time come in as arg
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -16,29 +15,12 @@ from relance.adapters import keys
 from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.aws import client
+from relance.adapters.dynamo import audit_item, email_index_items
 from relance.adapters.links import link_record_from
-from relance.domain.access import CodeChallenge, LinkRecord, address_sha256, epoch_seconds
+from relance.domain.access import CodeChallenge, LinkRecord, epoch_seconds
 from relance.domain.parties import Debtor
 
 MAX_VERSION_RETRIES = 3
-
-
-def email_index_items(debtor: Debtor) -> list[dict[str, Any]]:
-    """PA5: one index item per distinct address of `debtor`, keyed by the address's SHA-256.
-
-    The address itself is not stored. Write these with the debtor; an entry left over from an old
-    address is harmless, because a lookup mails only debtors that still have the address on record.
-    """
-    hashes = sorted({address_sha256(address) for address in debtor.emails if address.strip()})
-    return [
-        {
-            **keys.email_index_key(digest, debtor.creditor_id, debtor.debtor_id),
-            "entity": "email_index",
-            "creditor_id": debtor.creditor_id,
-            "debtor_id": debtor.debtor_id,
-        }
-        for digest in hashes
-    ]
 
 
 class PortalAccessStore:
@@ -214,10 +196,7 @@ class PortalAccessStore:
     # --- plumbing -------------------------------------------------------------------------------
 
     def _audit_put(self, creditor_id: str, debtor_id: str, audit: dict[str, Any], now: datetime) -> dict[str, Any]:
-        item = {"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
-                "entity": "audit", "creditor_id": creditor_id, "debtor_id": debtor_id, "at": now.isoformat(),
-                **audit}
-        return {"TableName": self.table_name, "Item": _to_dynamo(item),
+        return {"TableName": self.table_name, "Item": _to_dynamo(audit_item(creditor_id, debtor_id, audit, now)),
                 "ConditionExpression": "attribute_not_exists(PK)"}
 
     def _get(self, key: dict[str, str], **kwargs: Any) -> dict[str, Any] | None:
