@@ -58,7 +58,7 @@ def build(count: int):
     return link.url.split("portal.local", 1)[1]
 
 
-def measure(count: int, requests: int) -> dict[str, dict[str, float]]:
+def measure(count: int, requests: int, pages: list[str]) -> dict[str, dict[str, float]]:
     from moto import mock_aws
 
     from relance.adapters.aws import reset_clients
@@ -78,7 +78,7 @@ def measure(count: int, requests: int) -> dict[str, dict[str, float]]:
         opened = client.get(path)
         assert opened.status_code in (302, 303), opened.status_code
         rows: dict[str, dict[str, float]] = {}
-        for page in PAGES:
+        for page in pages:
             first = client.get(page)
             if first.status_code != 200:
                 rows[page] = {"status": first.status_code}
@@ -104,14 +104,16 @@ def measure(count: int, requests: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--page", action="append", choices=PAGES, help="only this page (repeatable)")
     args = parser.parse_args()
+    pages = args.page or PAGES
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-3")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     CALLS.install()
-    small, large = measure(5, args.requests), measure(200, args.requests)
+    small, large = measure(5, args.requests, pages), measure(200, args.requests, pages)
     print(f"{'page':<22} {'invoices':>8} {'median ms':>9} {'p95 ms':>7} {'HTML B':>8} {'HTML+CSS+JS B':>13} "
           f"{'budget':>7} {'AWS calls':>9} {'items read':>10}")
-    for page in PAGES:
+    for page in pages:
         for count, rows in ((5, small), (200, large)):
             row = rows[page]
             if row["status"] != 200:
@@ -121,7 +123,7 @@ def main() -> None:
             print(f"{page:<22} {count:>8} {row['median_ms']:>9.1f} {row['p95_ms']:>7.1f} {row['html']:>8,} "
                   f"{row['total_bytes']:>13,} {within:>7} {row['calls']:>9.1f} {row['items']:>10.1f}")
     print("p95 ratio, 200 / 5 invoices (budget 2.0):")
-    for page in PAGES:
+    for page in pages:
         if small[page]["status"] == 200 and large[page]["status"] == 200:
             print(f"  {page:<22} {large[page]['p95_ms'] / small[page]['p95_ms']:.2f}")
 

@@ -10,6 +10,12 @@ moto's Query also sorts every item of the table before keeping one partition's; 
 only at the items of the queried partition (of the table or of an index), then filters and
 orders them exactly as before.
 
+moto's response serializer looks up every member of every `AttributeValue` shape (S, N, B, M, L, ...)
+under several aliases, for every attribute value of every item: reading one item whose map holds
+200 entries took 20 ms. Here an `AttributeValue` that is already a plain dict of wire keys is
+serialized from the keys it has, which yields the same output (the absent members were skipped
+anyway); `tests/integration/test_moto_patches.py` compares both serializers on every value type.
+
 moto also remembers every DynamoDB item object it ever built (for its dashboard), so a long demo
 grows without bound and `/moto-api/data.json`, where the outbox reads the mails, takes tens of
 seconds. `forget_dynamodb_items()` stops that bookkeeping for items only.
@@ -53,6 +59,10 @@ def _touched_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[t
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     snapshot = _touched_items(self, transact_items)
+    # moto writes the items one by one and adds a stream record for each; DynamoDB's stream shows only
+    # committed writes, so a cancelled transaction must leave no record (nor the rollback's own records).
+    streams = {id(table): (table.stream_shard, len(table.stream_shard.items))
+               for table, *_ in snapshot if table.stream_shard is not None}
     dynamodb_models.copy = _NoTableCopy  # type: ignore[assignment]
     try:
         return _ORIGINAL(self, transact_items)
@@ -63,6 +73,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                     table.delete_item(hash_value, range_value)
             else:
                 table.put_item(before)
+        for shard, length in streams.values():
+            del shard.items[length:]
         raise
     finally:
         dynamodb_models.copy = copy  # type: ignore[assignment]
@@ -91,6 +103,10 @@ def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     if index_name is None:
         candidates = list(self.items.get(hash_key, {}).values())
+        range_comparison = kwargs.get("range_comparison", args[0] if args else None)
+        range_objs = kwargs.get("range_objs", args[1] if len(args) > 1 else [])
+        if range_comparison:  # DynamoDB reads only the sort-key range; moto checks the same condition again
+            candidates = [item for item in candidates if item.range_key.compare(range_comparison, range_objs)]
     else:  # keep only the items of the index partition; moto still filters and sorts them as before
         index = next((i for i in self.all_indexes() if i.name == index_name), None)
         hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
@@ -106,6 +122,28 @@ def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any
         self.all_items = everything  # type: ignore[method-assign]
 
 
+_ORIGINAL_STRUCTURE = None
+
+
+def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    if not (shape.name == "AttributeValue" and type(value) is dict and all(name in shape.members for name in value)):
+        return _ORIGINAL_STRUCTURE(self, serialized, value, shape, key)
+    wrapper = self.MAP_TYPE() if key else serialized
+    for member_key in value:  # moto's own member serializer, for the members the value has
+        member_shape = shape.members[member_key]
+        member_shape.parent = shape
+        self._serialize_structure_member(wrapper, value, member_shape, member_key)
+    if key:
+        self._default_serialize(serialized, wrapper, shape, key)
+    return None
+
+
 def apply() -> None:
+    global _ORIGINAL_STRUCTURE
+    from moto.core import serialize
+
+    if _ORIGINAL_STRUCTURE is None:
+        _ORIGINAL_STRUCTURE = serialize.ResponseSerializer._serialize_type_structure
+        serialize.ResponseSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
     dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     dynamodb_models.Table.query = _partition_query  # type: ignore[method-assign]

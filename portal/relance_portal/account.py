@@ -72,8 +72,8 @@ from relance_portal.i18n import current_language
 from relance_portal.services import current_services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-INVOICES_PER_PAGE = 50  # open invoices per page of the list: the page weighs the same for 50 or 5,000
-RECENT_INVOICES = 60  # the most recent invoices read to find the recently paid ones (one bounded Query)
+INVOICES_PER_PAGE = 25  # open invoices per page of the list: the page weighs the same for 25 or 5,000
+RECENT_INVOICES = 20  # the most recent invoices read to find the recently paid ones (one bounded Query)
 log = logging.getLogger("relance_portal.account")
 
 # The app refuses bodies over MAX_CONTENT_LENGTH (64 KB: the forms are tiny). The dispute form alone
@@ -347,6 +347,13 @@ def _history_of_this_debtor() -> tuple[list[_Contact], list[tuple[dict[str, Any]
 # --- the summary's late fees ----------------------------------------------------------------------
 
 
+# The figures are a pure function of the creditor, the debtor, their open invoices, the day and the
+# law tables (kept for the process's life, hence their ids): a debtor who goes back to their summary
+# the same day does not pay again for the law engine's run over every overdue invoice.
+_ACCRUED: dict[tuple[Any, ...], tuple[tuple[AccruedFees, ...], Any, Any]] = {}
+_ACCRUED_KEPT = 256
+
+
 def _late_fees_for_the_summary() -> tuple[AccruedFees, ...]:
     """Late interest and recovery fees accrued today, when the creditor's policy claims them (else nothing)."""
     if not account_services_available():
@@ -356,7 +363,13 @@ def _late_fees_for_the_summary() -> tuple[AccruedFees, ...]:
         if not policy_claims_late_fees(page.policy()):
             return ()
         rates, rulebook = current_account_services().law()
-        return accrued_late_fees(page.creditor, page.debtor, page.account.invoices, page.today, rates, rulebook)
+        key = (page.creditor, page.debtor, tuple(page.account.invoices), page.today, id(rates), id(rulebook))
+        if key not in _ACCRUED:
+            if len(_ACCRUED) >= _ACCRUED_KEPT:
+                _ACCRUED.pop(next(iter(_ACCRUED)))  # the oldest first: insertion order
+            fees = accrued_late_fees(page.creditor, page.debtor, page.account.invoices, page.today, rates, rulebook)
+            _ACCRUED[key] = (fees, rates, rulebook)  # holding the tables keeps their ids from being reused
+        return _ACCRUED[key][0]
     except RelanceError as error:  # no rate published yet, no rules for the creditor's country
         log.warning("Late fees not shown", extra={"reason": error.code})
         return ()

@@ -49,6 +49,7 @@ from relance_portal.services import current_services
 bp = Blueprint("pay", __name__)
 log = logging.getLogger("relance_portal.pay")
 
+PAY_LIST_LIMIT = 25  # invoices listed with a box on the pay page; under MAX_INVOICES_PER_PAYMENT
 PORTS_KEPT_SECONDS = 300  # the Stripe keys are read again after this, like the secret's own cache
 
 
@@ -132,16 +133,43 @@ class PayForm:
     def prefix(self) -> str:
         return f"pay-{self.currency.lower()}"
 
+    @property
+    def listed(self) -> list[Invoice]:
+        """The rows shown: the ticked invoices, then the oldest others, at most PAY_LIST_LIMIT in all.
+
+        A debtor with 200 open invoices gets a page of the same weight as one with 20; the others are
+        paid by amount (oldest first) or from each invoice's page.
+        """
+        ticked = [i for i in self.invoices if i.number in self.chosen]
+        others = [i for i in self.invoices if i.number not in self.chosen]
+        kept = {i.number for i in (ticked + others)[:max(PAY_LIST_LIMIT, len(ticked))]}
+        return [i for i in self.invoices if i.number in kept]
+
+    @property
+    def unlisted(self) -> list[Invoice]:
+        shown = {i.number for i in self.listed}
+        return [i for i in self.invoices if i.number not in shown]
+
+    @property
+    def unlisted_total(self) -> Money:
+        return Money(sum(i.balance.minor for i in self.unlisted), self.currency)
+
 
 def _account() -> DebtorAccount:
     services = current_services()
     return session_account(services.accounts)
 
 
-def _forms(account: DebtorAccount, nonce: str) -> list[PayForm]:
+def _forms(account: DebtorAccount, nonce: str, only: str | None = None) -> list[PayForm]:
+    """One form per currency, the oldest PAY_LIST_LIMIT invoices ticked, or only the invoice `only`."""
     currencies = sorted({i.currency for i in account.open_invoices()})
-    return [PayForm(c, open_in(account.invoices, c), nonce, chosen={i.number for i in open_in(account.invoices, c)})
-            for c in currencies]
+    forms = []
+    for currency in currencies:
+        invoices = open_in(account.invoices, currency)
+        numbers = [i.number for i in invoices]
+        chosen = {only} if only in numbers else set() if only else set(numbers[:PAY_LIST_LIMIT])
+        forms.append(PayForm(currency, invoices, nonce, chosen=chosen))
+    return forms
 
 
 def _read_form(account: DebtorAccount) -> tuple[PayForm, AllocationResult | None]:
@@ -222,10 +250,10 @@ def _log(message: str, **extra: Any) -> None:
 @bp.get("/account/pay")
 @debtor_session
 def choose():
-    """Choose the invoices to pay (all ticked), or an amount, one form per currency."""
+    """Choose the invoices to pay (the oldest ticked, or the one asked for), or an amount, one form per currency."""
     account = _account()
     ports = payment_ports()
-    forms = _forms(account, secrets.token_urlsafe(16))
+    forms = _forms(account, secrets.token_urlsafe(16), only=request.args.get("invoice") or None)
     _log("Pay page shown", currencies=len(forms))
     return render_template("pay/choose.html", account=account, creditor=account.creditor, forms=forms,
                            available=ports.checkout is not None, max_invoices=MAX_INVOICES_PER_PAYMENT)

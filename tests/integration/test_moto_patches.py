@@ -72,3 +72,43 @@ def test_an_index_query_still_returns_only_its_partition_in_index_order(aws):
                            ExpressionAttributeValues={":g": {"S": "x"}, ":s": {"S": "2"}})["Items"]
 
     assert [i["PK"]["S"] for i in items] == ["b", "d"]
+
+
+EVERY_TYPE = {
+    "PK": {"S": "kinds"}, "SK": {"S": "1"},
+    "s": {"S": "é ü \u202f"}, "n": {"N": "-12.5"}, "b": {"B": b"\x00\xffbytes"},
+    "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x01", b"\x02"]},
+    "null": {"NULL": True}, "yes": {"BOOL": True}, "no": {"BOOL": False},
+    "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "0"}, {"M": {"deep": {"BOOL": False}}}, {"B": b"\x7f"}]}}},
+    "empty_map": {"M": {}}, "empty_list": {"L": []}, "empty_s": {"S": ""},
+}
+
+
+def test_every_attribute_type_reads_back_exactly_as_written(table):
+    table.put_item(TableName="t", Item=EVERY_TYPE)
+
+    item = table.get_item(TableName="t", Key={"PK": {"S": "kinds"}, "SK": {"S": "1"}}, ConsistentRead=True)["Item"]
+    queried = table.query(TableName="t", KeyConditionExpression="PK = :p",
+                          ExpressionAttributeValues={":p": {"S": "kinds"}})["Items"]
+
+    def canonical(value):  # sets come back in any order, as from DynamoDB
+        return {k: ({t: sorted(v) for t, v in a.items()} if next(iter(a)) in ("SS", "NS", "BS") else a)
+                for k, a in value.items()}
+
+    assert canonical(item) == canonical(EVERY_TYPE)
+    assert canonical(queried[0]) == canonical(EVERY_TYPE)
+
+
+def test_a_sort_key_condition_still_selects_exactly_its_range(table):
+    for sk in ("INV#1", "INV#2", "INVOICE", "PLAN#1", "DEBTOR", "IN"):
+        table.put_item(TableName="t", Item={"PK": {"S": "r"}, "SK": {"S": sk}})
+
+    def sks(condition, **values):
+        return [i["SK"]["S"] for i in table.query(
+            TableName="t", KeyConditionExpression=f"PK = :p AND {condition}",
+            ExpressionAttributeValues={":p": {"S": "r"}, **{f":{k}": {"S": v} for k, v in values.items()}})["Items"]]
+
+    assert sks("begins_with(SK, :x)", x="INV#") == ["INV#1", "INV#2"]
+    assert sks("SK BETWEEN :a AND :b", a="DEBTOR", b="INV#\uffff") == ["DEBTOR", "IN", "INV#1", "INV#2"]
+    assert sks("SK < :x", x="INV#2") == ["DEBTOR", "IN", "INV#1"]
+    assert sks("SK = :x", x="PLAN#1") == ["PLAN#1"]

@@ -376,13 +376,13 @@ def test_a_paid_invoice_opens_from_the_list_and_as_a_pdf(debtor_a):
     assert debtor_a.get("/account/invoices/FA-2026-0099.pdf").data.startswith(b"%PDF-")
 
 
-def test_a_long_list_of_open_invoices_comes_in_pages_of_fifty(debtor_a, store):
+def test_a_long_list_of_open_invoices_comes_in_pages_of_twenty_five(debtor_a, store):
     from dataclasses import replace
 
     from relance.domain.money import Money
 
     template = next(i for (c, d, n), i in store.invoices.items() if n == "FA-2026-0101")
-    for n in range(120):
+    for n in range(60):
         invoice = replace(template, number=f"FA-2027-{n:04d}", due_on=date(2026, 10, 2), total=Money(10_00, "EUR"))
         store.invoices[(invoice.creditor_id, invoice.debtor_id, invoice.number)] = invoice
 
@@ -390,8 +390,8 @@ def test_a_long_list_of_open_invoices_comes_in_pages_of_fifty(debtor_a, store):
     last = page_of(debtor_a.get("/account/invoices?page=3&lang=en"))
     beyond = page_of(debtor_a.get("/account/invoices?page=99&lang=en"))
 
-    assert "Page 1 of 3 (123 invoices)" in first and 'rel="next"' in first and 'rel="prev"' not in first
-    assert first.count('<th scope="row"><a href="/account/invoices/') == 50
+    assert "Page 1 of 3 (63 invoices)" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert first.count('<th scope="row"><a href="/account/invoices/') == 25
     assert "Page 3 of 3" in last and 'rel="prev"' in last and 'rel="next"' not in last
-    assert last.count('<th scope="row"><a href="/account/invoices/') == 123 - 100  # with A's three open ones
+    assert last.count('<th scope="row"><a href="/account/invoices/') == 63 - 50  # with A's three open ones
     assert "Page 3 of 3" in beyond

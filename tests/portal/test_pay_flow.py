@@ -252,3 +252,46 @@ def test_the_stand_in_is_never_served_when_a_stripe_key_is_set(store, stack):
     browser = pay_app().test_client()
 
     assert browser.get("/stand-in/checkout/cs_test_standin_anything").status_code == 404
+
+
+def test_a_debtor_with_many_invoices_sees_the_oldest_ticked_and_how_to_pay_the_others(store, stack):
+    from relance_portal.pay import PAY_LIST_LIMIT
+
+    many = [an_invoice(DEBTOR, f"FM-{n:03d}", 10_00, date(2025, 12, 1 + n % 28)) for n in range(PAY_LIST_LIMIT + 5)]
+    store.put_new_invoices(many, [])
+    browser = signed_in(pay_app(), DEBTOR, stack)
+
+    html = page(browser.get("/account/pay"))
+
+    boxes = re.findall(r'type="checkbox"[^>]*name="invoice" value="([^"]+)"[^>]*checked', html)
+    assert len(boxes) == PAY_LIST_LIMIT
+    assert boxes[:3] == ["FB-1", "FB-2", "FB-3"]  # oldest due first
+    assert "8 more open invoices (€80.00) are not listed here" in html
+    reviewed = page(review(browser, *boxes))
+    assert "€" in reviewed and "FB-1" in reviewed  # the default choice can be paid as it is
+
+
+def test_the_pay_link_of_an_invoice_ticks_only_that_invoice_even_when_it_is_not_among_the_oldest(store, stack):
+    from relance_portal.pay import PAY_LIST_LIMIT
+
+    many = [an_invoice(DEBTOR, f"FM-{n:03d}", 10_00, date(2025, 12, 1 + n % 28)) for n in range(PAY_LIST_LIMIT + 5)]
+    store.put_new_invoices(many, [])
+    wired = create_app({"SECRET_KEY": "pay-tests-session-secret", "TESTING": True})  # with the account pages
+    browser = signed_in(wired, DEBTOR, stack)
+    newest = max(many, key=lambda i: (i.due_on, i.number)).number
+
+    detail = page(browser.get(f"/account/invoices/{newest}"))
+    html = page(browser.get(f"/account/pay?invoice={newest}"))
+
+    assert f'href="/account/pay?invoice={newest}"' in detail
+    assert re.findall(r'type="checkbox"[^>]*name="invoice" value="([^"]+)"[^>]*checked', html) == [newest]
+    assert len(re.findall(r'type="checkbox"[^>]*name="invoice"', html)) == PAY_LIST_LIMIT
+
+
+def test_the_pay_link_of_another_debtors_invoice_ticks_nothing_of_theirs(store, stack):
+    browser = signed_in(pay_app(), DEBTOR, stack)
+
+    html = page(browser.get("/account/pay?invoice=FO-1"))
+
+    assert "FO-1" not in html
+    assert re.findall(r'type="checkbox"[^>]*name="invoice"[^>]*checked', html) == []

@@ -346,14 +346,14 @@ def _rate_function(
 ) -> Callable[[date], DayRate]:
     """A function giving each late day its annual rate (statutory, or contract floored per segment)."""
     statutory_rule = regime.rate_by_creditor[_party_kind(claim.creditor_kind)]
-    quotes: dict[tuple[RateRule, date], DayRate] = {}
+    quotes = rates.derived  # a rule's rate depends only on the rule and its reference day
 
     def statutory(rule: RateRule, day: date) -> DayRate:
         anchor = first_day if rule.fixing is RateFixing.FIXED_AT_START else day
         key = (rule, rule.reference_day(anchor))
         if key not in quotes:
             quotes[key] = rule.rate_for(anchor, rates)
-        return quotes[key]
+        return quotes[key]  # type: ignore[return-value]
 
     def rate_of(day: date) -> DayRate:
         contract = claim.contract_rate_percent

@@ -49,6 +49,9 @@ class RateTable:
     periods: tuple[RatePeriod, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     allows_provisional: bool = False
+    # what readers derived from these immutable periods (e.g. a rule's rate for a half-year), kept
+    # for the table's lifetime: a page of 200 overdue invoices looks up the same few rates
+    derived: dict[object, object] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def label(self, kind: str) -> str:
         """The name a person reads for `kind`, e.g. "ECB MRO rate"."""
