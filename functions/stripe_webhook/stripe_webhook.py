@@ -13,11 +13,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relance.adapters.checkout import STRIPE_SECRET_ENV, WEBHOOK_PATH, fact_from_event, stripe_keys
+from relance.adapters.checkout import (
+    STRIPE_SECRET_ENV,
+    WEBHOOK_PATH,
+    StripeSetupIntents,
+    fact_from_event,
+    stripe_keys,
+)
 from relance.adapters.payments_store import PaymentsStore
+from relance.adapters.plans_store import PlansStore
 from relance.adapters.policy_store import PolicyStore
 from relance.adapters.settings import load_settings
 from relance.adapters.wiring import closed_for, policy_source
+from relance.services.autopay import AutopayPorts
 from relance.services.payments import HANDLED_STRIPE_EVENTS, Outcome, PaymentPorts, handle_stripe_event
 
 SIGNATURE_TOLERANCE_SECONDS = 300  # Stripe's default: an older signature may be a replay
@@ -31,6 +39,8 @@ ports = PaymentPorts(
     store=PaymentsStore(settings.table_name, creditor_ttl_seconds=300),
     closed_for=closed_for,
     policies_for=policy_source(PolicyStore(settings.table_name), ttl_seconds=300),
+    autopay=AutopayPorts(PlansStore(settings.table_name),
+                         StripeSetupIntents(lambda: stripe_keys(stripe_secret_name).secret_key)),
 )
 NEEDS_A_LOOK = {Outcome.UNKNOWN_DEBTOR}  # money arrived for a debtor we do not have: finance must look
 

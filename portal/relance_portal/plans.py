@@ -10,6 +10,8 @@ form, asks them and shows the answer. Never logged: reasons, amounts; ids and ou
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -19,7 +21,9 @@ from babel.numbers import NumberFormatError, parse_decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from relance.domain.errors import InvalidSchedule, RelanceError
+from relance.adapters.checkout import SESSION_ID_PLACEHOLDER
+from relance.domain.calendar import next_business_day
+from relance.domain.errors import InvalidAllocation, InvalidSchedule, RelanceError
 from relance.domain.invoices import Invoice
 from relance.domain.money import MINOR_DIGITS, Money
 from relance.domain.plans import (
@@ -34,6 +38,13 @@ from relance.domain.plans import (
     plan_debt,
     plan_invoices,
     plan_policy_of,
+)
+from relance.services.autopay import PlanNotRunning, start_autopay_setup, stop_autopay
+from relance.services.plan_payments import (
+    NothingOwedOnPlan,
+    installment_payment,
+    next_installment,
+    start_installment_checkout,
 )
 from relance.services.plans import (
     MAX_TEXT_CHARS,
@@ -52,11 +63,14 @@ from relance_portal.access import code_required, current_ref, debtor_session
 from relance_portal.account import _common, _Page, _page
 from relance_portal.account_services import AccountPlansStore, account_services_available, current_account_services
 from relance_portal.i18n import current_language, local_date_filter, money_filter
+from relance_portal.pay import PayPorts, payment_ports
 from relance_portal.services import current_services
 
 bp = Blueprint("plans", __name__, url_prefix="/account")
 log = logging.getLogger("relance_portal.plans")
 MIN_INSTALLMENTS = 2  # one installment is a promise to pay: the promise page does that
+MONTHLY = "monthly"  # every month from a first date
+CUSTOM = "custom"  # on the dates the debtor types, one field per possible installment
 
 
 @bp.app_context_processor
@@ -77,6 +91,8 @@ class PlanForm:
     count: str = ""
     first_on: str = ""
     reason: str = ""
+    every: str = MONTHLY  # MONTHLY or CUSTOM
+    dates: list[str] = field(default_factory=list)  # field `date_<n>` at index n-1; empty ones are ignored
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -88,18 +104,19 @@ class _Preview:
     schedule: Schedule
     evaluation: Evaluation
     debt: Money
+    moved: tuple[tuple[int, date, date], ...] = ()  # (installment, date typed, business day it moves to)
 
 
 @bp.get("/plan")
 @debtor_session
 def plan_form():
-    """The proposal form: invoices (overdue ones ticked), down payment, number of installments, first date."""
+    """The proposal form: invoices (overdue ones ticked), down payment, then monthly installments or dates."""
     page = _page()
     _plans_store()  # no plan store: no plan pages (404)
     candidates = _candidates(page)
     currency = _currency(page, candidates, request.args.get("currency"))
     form = PlanForm(currency, [i.number for i in candidates.get(currency, []) if i.is_overdue(page.today)],
-                    first_on=page.today.isoformat())
+                    first_on=page.today.isoformat(), dates=_typed_dates(page))
     return _form_page(page, candidates, form, None)
 
 
@@ -113,7 +130,7 @@ def plan_post():
     currency = _currency(page, candidates, request.form.get("currency"))
     form = PlanForm(currency, request.form.getlist("invoice"), request.form.get("down_payment", "").strip(),
                     request.form.get("count", "").strip(), request.form.get("first_on", "").strip(),
-                    request.form.get("reason", ""))
+                    request.form.get("reason", ""), request.form.get("every", MONTHLY), _typed_dates(page))
     preview = _read(page, candidates.get(currency, []), form)
     if preview is None:
         _log("Plan form refused", level=logging.WARNING, fields=sorted(form.errors))
@@ -168,8 +185,18 @@ def _read(page: _Page, candidates: list[Invoice], form: PlanForm) -> _Preview | 
     if not chosen:
         form.errors["invoice"] = _("Choose at least one invoice.")
     down = _read_down_payment(form)
-    count = _read_count(form, rules.max_installments)
-    first_on = _read_first_on(form, page.today)
+    asked: dict[int, date] | None = None  # custom dates by field number
+    count: int | None = None
+    first_on: date | None = None
+    if form.every == CUSTOM:
+        asked = _read_dates(form, page.today)
+        if asked:
+            count, first_on = len(asked), next(iter(asked.values()))
+    elif form.every == MONTHLY:
+        count = _read_count(form, rules.max_installments)
+        first_on = _read_first_on(form, page.today)
+    else:
+        form.errors["every"] = _("Choose every month or your own dates.")
     reason = form.reason.strip()
     if len(reason) > MAX_TEXT_CHARS:
         form.errors["reason"] = _("Write at most %(maximum)d characters.", maximum=MAX_TEXT_CHARS)
@@ -181,15 +208,79 @@ def _read(page: _Page, candidates: list[Invoice], form: PlanForm) -> _Preview | 
         form.errors["down_payment"] = _("The down payment must be less than the %(debt)s you owe on these "
                                         "invoices: to pay everything, use the payment page.", debt=money_filter(debt))
         return None
-    terms = ScheduleTerms(count, first_on, down)
+    terms = ScheduleTerms(count, first_on, down, dates=tuple(asked.values()) if asked else None)
+    closed = current_account_services().closed_days(page.creditor)
     try:
-        schedule = terms.schedule(debt, current_account_services().closed_days(page.creditor))
-    except InvalidSchedule:
-        form.errors["count"] = _("This amount cannot be spread over %(count)d installments.", count=count)
+        schedule = terms.schedule(debt, closed)
+    except InvalidSchedule as refused:
+        _schedule_refused(form, refused, count, asked, closed)
         return None
     proposal = PlanProposal(invoices, schedule, reason)
     evaluation = evaluate(proposal, rules, page.debtor.kind, has_formal_notice(chosen, page.policy()), page.today)
-    return _Preview(terms, schedule, evaluation, debt)
+    moved = tuple((i.number, typed, i.due_on) for i, typed in zip(schedule, (asked or {}).values(), strict=False)
+                  if i.due_on != typed)
+    return _Preview(terms, schedule, evaluation, debt, moved)
+
+
+def _typed_dates(page: _Page) -> list[str]:
+    """The custom date fields as typed (empty on the first visit), one per installment the rules allow."""
+    return [request.form.get(f"date_{n}", "").strip() for n in range(1, _max_installments(page) + 1)]
+
+
+def _read_dates(form: PlanForm, today: date) -> dict[int, date] | None:
+    """The filled custom dates by field number, or None with an error on each wrong field.
+
+    Malformed input is refused here: a date that is not one, before today, repeated or out of order, and
+    fewer dates than a plan needs. A date beyond the rules is not: the evaluation sends it to finance.
+    """
+    found: dict[int, date] = {}
+    refused = False
+    for number, typed in enumerate(form.dates, 1):
+        if not typed:
+            continue
+        key = f"date_{number}"
+        try:
+            day = date.fromisoformat(typed)
+        except ValueError:
+            form.errors[key] = _("Enter a date, for example %(example)s.", example=today.isoformat())
+            refused = True
+            continue
+        same = next((n for n, earlier in found.items() if earlier == day), None)
+        previous = next(reversed(found.items()), None)
+        if day < today:
+            form.errors[key] = _("This date is before today, %(today)s.", today=local_date_filter(today, "long"))
+        elif same is not None:
+            form.errors[key] = _("This date is already the date of installment %(number)d.", number=same)
+        elif previous is not None and day < previous[1]:
+            form.errors[key] = _("This date must come after the date of installment %(number)d, %(date)s.",
+                                 number=previous[0], date=local_date_filter(previous[1], "long"))
+        else:
+            found[number] = day
+            continue
+        refused = True
+    if refused:
+        return None
+    if len(found) < MIN_INSTALLMENTS:
+        form.errors["dates"] = _("Fill in at least %(minimum)d dates, one per installment.",
+                                 minimum=MIN_INSTALLMENTS)
+        return None
+    return found
+
+
+def _schedule_refused(form: PlanForm, refused: InvalidSchedule, count: int, asked: dict[int, date] | None,
+                      closed: Container[date]) -> None:
+    """Tie a schedule the domain could not build to the field to change."""
+    if asked and "current" in refused.params:  # two dates fall on one business day once moved off closed days
+        numbers = list(asked)
+        moved = [next_business_day(day, closed) for day in asked.values()]
+        for k in range(1, len(moved)):
+            if moved[k] <= moved[k - 1]:
+                form.errors[f"date_{numbers[k]}"] = _(
+                    "Moved to the next business day, this date and the one before it both fall on %(date)s. "
+                    "Choose another date.", date=local_date_filter(moved[k], "long"))
+                return
+    message = _("This amount cannot be spread over %(count)d installments.", count=count)
+    form.errors["dates" if asked else "count"] = message
 
 
 def _read_down_payment(form: PlanForm) -> Money | None:
@@ -246,11 +337,16 @@ def _rules(page: _Page):
     return plan_policy_of(book).rules_for(page.debtor.risk_band)
 
 
+def _max_installments(page: _Page) -> int:
+    return max(_rules(page).max_installments, MIN_INSTALLMENTS)
+
+
 def _form_page(page: _Page, candidates: dict[str, list[Invoice]], form: PlanForm, preview: _Preview | None) -> str:
     rules = _rules(page)
     return render_template("plans/propose.html", **_common(page), candidates=candidates,
                            invoices=candidates.get(form.currency, []), form=form, preview=preview,
                            counts=range(MIN_INSTALLMENTS, max(rules.max_installments, MIN_INSTALLMENTS) + 1),
+                           min_installments=MIN_INSTALLMENTS, custom=CUSTOM,
                            breach_text=breach_text, lines_of=_lines_of, max_reason=MAX_TEXT_CHARS)
 
 
@@ -300,8 +396,12 @@ def plans():
     found = _plans_store().plans_of(ref.creditor_id, ref.debtor_id)
     found.sort(key=lambda s: s.proposed_at, reverse=True)
     _log("Debtor plans shown", count=len(found))
+    ports = _pay_ports()
     return render_template("plans/plans.html", **_common(page), plans=found, breach_text=breach_text,
-                           lines_of=_lines_of, running=RUNNING, states=PlanState)
+                           lines_of=_lines_of, running=RUNNING, states=PlanState,
+                           can_pay=ports is not None and ports.checkout is not None,
+                           can_set_up=ports is not None and hasattr(ports.checkout, "create_setup_checkout"),
+                           next_of=next_installment, nonce=secrets.token_urlsafe(16))
 
 
 @bp.post("/plans/<plan_id>/answer")
@@ -345,6 +445,94 @@ def withdraw(plan_id: str):
     _log("Plan withdrawn", plan_id=plan_id)
     flash("withdrawn", "plan")
     return redirect(url_for("plans.plans"), code=303)
+
+
+# --- paying a running plan: automatic payment, or the next installment now ---------------------------
+
+
+@bp.post("/plans/<plan_id>/autopay")
+@code_required
+def autopay_setup(plan_id: str):
+    """Save a card or a SEPA mandate on Stripe Checkout (setup mode); each installment is then charged on its date."""
+    page = _page()
+    stored = _plan_of_this_debtor(plan_id)
+    ports = _pay_ports()
+    if ports is None or not hasattr(ports.checkout, "create_setup_checkout"):
+        abort(404)
+    ref = current_ref()
+    nonce = (request.form.get("nonce") or secrets.token_urlsafe(16))[:64]
+    try:
+        session = start_autopay_setup(
+            page.creditor, page.debtor, stored, _plans_store().plans_of(ref.creditor_id, ref.debtor_id), nonce,
+            url_for("plans.autopay_returned", plan_id=plan_id, _external=True), url_for("plans.plans", _external=True),
+            current_services().now(), ports.checkout, ports.store)  # type: ignore[arg-type]
+    except PlanNotRunning:
+        flash("not_running", "plan")
+        return redirect(url_for("plans.plans"), code=303)
+    _log("Autopay setup opened", plan_id=plan_id)
+    return redirect(session.url, code=303)
+
+
+@bp.get("/plans/<plan_id>/autopay/done")
+@debtor_session
+def autopay_returned(plan_id: str):
+    """Back from the setup page: confirmed once Stripe's event reached us, else "being confirmed"."""
+    _page()
+    stored = _plan_of_this_debtor(plan_id)
+    flash("autopay_set" if stored.plan.autopay is not None else "autopay_confirming", "plan")
+    return redirect(url_for("plans.plans"), code=303)
+
+
+@bp.post("/plans/<plan_id>/autopay/stop")
+@code_required
+def autopay_stop(plan_id: str):
+    """Stop automatic payment: no installment of this plan is charged any more; the debtor pays each one."""
+    _page()
+    stored = _plan_of_this_debtor(plan_id)
+    stopped = stop_autopay(stored, current_services().now(), _plans_store())  # type: ignore[arg-type]
+    _log("Autopay stopped", plan_id=plan_id, changed=stopped)
+    flash("autopay_stopped", "plan")
+    return redirect(url_for("plans.plans"), code=303)
+
+
+@bp.post("/plans/<plan_id>/pay")
+@debtor_session
+def pay_installment(plan_id: str):
+    """Pay the plan's next installment: review where the money goes (step "review"), then open the checkout."""
+    page = _page()
+    stored = _plan_of_this_debtor(plan_id)
+    ports = _pay_ports()
+    if ports is None or ports.checkout is None:
+        abort(404)
+    try:
+        payment = installment_payment(stored, list(page.account.invoices))
+    except (PlanNotRunning, NothingOwedOnPlan):
+        flash("nothing_owed", "plan")
+        return redirect(url_for("plans.plans"), code=303)
+    except InvalidAllocation as refused:  # the plan's invoices were paid another way meanwhile
+        _log("Installment payment refused", level=logging.WARNING, plan_id=plan_id, reason=refused.params.get("reason"))
+        flash("installment_unavailable", "plan")
+        return redirect(url_for("plans.plans"), code=303)
+    nonce = (request.form.get("nonce") or secrets.token_urlsafe(16))[:64]
+    if request.form.get("step") != "pay":
+        return render_template("pay/review.html", account=page.account, creditor=page.creditor,
+                               allocation=payment.allocation, by_number={i.number: i for i in page.account.invoices},
+                               installment=payment.installment, nonce=nonce,
+                               action=url_for("plans.pay_installment", plan_id=plan_id))
+    success_url = url_for("pay.returned", _external=True) + "?session=" + SESSION_ID_PLACEHOLDER
+    session = start_installment_checkout(page.creditor, page.debtor, payment, nonce, success_url,
+                                         url_for("pay.cancelled", _external=True), current_services().now(),
+                                         ports.checkout, ports.store)
+    _log("Installment checkout opened", plan_id=plan_id, installment=payment.installment.number)
+    return redirect(session.url, code=303)
+
+
+def _pay_ports() -> PayPorts | None:
+    """The payment ports, or None where online payment is not configured at all (no table, no factory)."""
+    try:
+        return payment_ports()
+    except RuntimeError:
+        return None
 
 
 def _plan_of_this_debtor(plan_id: str) -> StoredPlan:

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request
 from flask_babel import refresh
 
 from relance.adapters.checkout import SESSION_ID_PLACEHOLDER
+from relance.services.autopay import SetupCheckoutRecord
 from relance.services.payments import CheckoutRecord
 from relance_portal.pay import PayPorts, payment_ports
 from relance_portal.services import current_services
@@ -79,6 +80,44 @@ def pay(session_id: str):
     _delivered(statuses, record)
     log.info("Stand-in payment made", extra={"checkout_session_id": record.session_id, "method": method})
     return redirect(_return_url(record), code=303)
+
+
+@bp.get("/stand-in/setup/<session_id>")
+def setup(session_id: str):
+    """The stand-in setup page: save a test card or a test IBAN for the plan's installments, or cancel."""
+    _ports, record = _setup_session(session_id)
+    account = current_services().accounts.debtor_account(record.creditor_id, record.debtor_id)
+    creditor_name = account.creditor.legal_name if account else record.creditor_id
+    if account is not None:
+        g.debtor_language = account.debtor.language
+        refresh()
+    return render_template("standin/setup.html", record=record, creditor_name=creditor_name)
+
+
+@bp.post("/stand-in/setup/<session_id>")
+def save_method(session_id: str):
+    """The debtor saved a payment method on the stand-in page: Stripe's event goes to the webhook, then back."""
+    ports, record = _setup_session(session_id)
+    method = request.form.get("method")
+    if method not in METHODS or (method == "sepa_debit" and record.currency != "EUR"):
+        abort(400)
+    assert ports.stand_in is not None
+    statuses = ports.stand_in.complete_setup(record, method)
+    if any(status != 200 for status in statuses):
+        log.error("Stand-in events refused by the webhook", extra={"statuses": statuses,
+                                                                   "checkout_session_id": record.session_id})
+        abort(502)
+    log.info("Stand-in payment method saved", extra={"checkout_session_id": record.session_id, "method": method})
+    return redirect(record.success_url, code=303)
+
+
+def _setup_session(session_id: str) -> tuple[PayPorts, SetupCheckoutRecord]:
+    ports = payment_ports()
+    getter = getattr(ports.store, "get_setup_checkout", None)
+    record = getter(session_id) if ports.stand_in is not None and getter is not None else None
+    if record is None:
+        abort(404)
+    return ports, record
 
 
 @bp.post("/stand-in/checkout/<session_id>/debit")

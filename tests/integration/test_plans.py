@@ -226,3 +226,34 @@ def test_an_accepted_plan_never_activated_can_be_broken_and_dunning_resumes(stor
     assert broken.plan.state is PlanState.BROKEN
     _debtor, summary = store.dunning_view("acme", "d-1")
     assert all(not i.in_plan and i.next_action_on is not None for i in summary)
+
+
+def test_a_proposal_without_invoices_named_asks_for_one_currency_when_the_overdue_ones_mix_two(store):
+    from dataclasses import replace
+
+    from relance.domain.errors import InvalidPlanProposal
+
+    pounds = replace(an_invoice("F-GB", date(2026, 10, 1), "reminder_1", date(2026, 11, 16), TODAY),
+                     total=Money(500_00, "GBP"), paid=Money(0, "GBP"))
+    store.put_new_invoices([pounds], [])
+
+    with pytest.raises(InvalidPlanProposal, match="EUR, GBP: name the invoices of one currency"):
+        propose(store, ScheduleTerms(3, date(2026, 12, 15)))
+    named = propose_plan("acme", "d-1", ["F-GB"], ScheduleTerms(3, date(2026, 12, 15)), "", NOW, store,
+                         policies_for, closed_for)
+
+    assert named.plan.currency == "GBP" and [i.number for i in named.plan.proposal.invoices] == ["F-GB"]
+
+
+def test_a_plan_stored_before_collection_settings_existed_reads_with_the_default_ones(store):
+    from relance.adapters import keys
+    from relance.adapters.aws import client
+
+    stored = propose(store, INSIDE)
+    key = keys.plan_key("acme", "d-1", stored.plan.plan_id)
+    client("dynamodb").update_item(TableName=store.table_name, Key={k: {"S": v} for k, v in key.items()},
+                                   UpdateExpression="REMOVE grace_days, reminder_days_before")
+
+    read = store.find_plan("acme", "d-1", stored.plan.plan_id)
+
+    assert (read.plan.grace_days, read.plan.reminder_days_before) == (7, 3)

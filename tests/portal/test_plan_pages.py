@@ -207,3 +207,135 @@ def test_the_debtor_accepts_finances_counter(client, world, account):
     assert response.status_code == 303
     assert store.plans[("cred-atelier", "debtor-a", mine.plan.plan_id)].plan.state is PlanState.ACCEPTED
     assert "Vous avez accepté l’échéancier" in text(page_of(debtor.get("/account/plans")))
+
+
+# --- custom dates ------------------------------------------------------------------------------------
+
+CUSTOM_DATES = (date(2026, 12, 15), date(2027, 1, 20), date(2027, 3, 10))  # weekdays, inside 6 months
+
+
+def custom(*days: date | str) -> dict[str, str]:
+    """The form fields of a custom schedule: `every` and one `date_<n>` per day, as the browser sends them."""
+    return {"every": "custom", **{f"date_{n}": str(day) for n, day in enumerate(days, 1)}}
+
+
+def schedule_rows(html: str) -> int:
+    """How many lines (down payment included) the preview's schedule table has."""
+    preview = html[html.index('class="plan-preview"'):]
+    return preview[:preview.index("</tbody>")].count('<th scope="row">')
+
+
+def test_the_form_offers_monthly_by_default_or_one_labelled_date_per_allowed_installment(client, world):
+    html = page_of(sign_in(client, world, verified=False).get("/account/plan"))
+
+    assert 'id="every-monthly" name="every" value="monthly" checked' in html
+    assert 'id="every-custom" name="every" value="custom">' in html
+    assert "<legend>Quand les échéances tombent-elles\u202f?</legend>" in html
+    assert '<label for="date_6">Date de l’échéance 6</label>' in html  # the policy's maximum
+    assert 'id="date_7"' not in html
+    assert 'type="date" id="date_1" name="date_1" value="" min="2026-11-23"' in html
+
+
+def test_custom_dates_give_a_preview_with_exactly_those_dates_adding_up_to_the_debt(client, world, store):
+    response = post_plan(sign_in(client, world), invoice="FA-2026-0101", down_payment="1 000,00",
+                         **custom(*CUSTOM_DATES))
+
+    html = text(page_of(response))
+    assert response.status_code == 200
+    for day in CUSTOM_DATES:
+        assert format_day(day, "fr", "long") in html
+    assert schedule_rows(html) == 1 + len(CUSTOM_DATES)  # the down payment, then one line per date
+    assert "15 janvier 2027" not in html  # not the monthly schedule
+    assert html.count(plain(format_money(eur(3_000_00), "fr"))) == 3
+    assert plain(format_money(eur(10_000_00), "fr")) in html  # the total is the debt
+    assert "elle sera acceptée dès son envoi" in html
+    assert 'id="every-custom" name="every" value="custom" checked' in html  # kept for the send step
+    assert 'value="2027-03-10"' in html
+    assert store.plans == {}
+
+
+def test_custom_dates_are_sent_and_the_confirmation_shows_them_in_english(client, world, store):
+    debtor = sign_in(client, world)
+
+    response = post_plan(debtor, invoice="FA-2026-0101", down_payment="1 000,00", action="send",
+                         **custom(*CUSTOM_DATES))
+
+    assert response.status_code == 303
+    [stored] = store.plans.values()
+    assert stored.plan.state is PlanState.ACCEPTED
+    assert [i.due_on for i in stored.plan.schedule] == list(CUSTOM_DATES)
+    assert stored.plan.schedule.total == eur(10_000_00)
+    plans_page = text(page_of(debtor.get("/account/plans?lang=en")))
+    assert "15 December 2026" in plans_page and "20 January 2027" in plans_page and "10 March 2027" in plans_page
+
+
+def test_a_custom_date_on_a_weekend_moves_to_the_next_business_day_and_the_preview_says_so(client, world):
+    saturday, monday = date(2026, 12, 19), date(2026, 12, 21)
+
+    response = post_plan(sign_in(client, world), invoice="FA-2026-0101", down_payment="1 000,00",
+                         **custom(saturday, date(2027, 1, 20)))
+
+    html = text(page_of(response))
+    assert response.status_code == 200
+    assert "ne sont pas des jours ouvrés" in html
+    assert f"Échéance 1 : le {format_day(saturday, 'fr', 'long')} devient le {format_day(monday, 'fr', 'long')}." \
+        in html
+
+
+def test_a_custom_schedule_outside_the_rules_goes_to_finance_with_the_breach_listed(client, world, store):
+    debtor = sign_in(client, world)
+    too_late = (date(2026, 12, 15), date(2027, 8, 16))  # the policy allows 6 months, to 23 May 2027
+
+    preview = text(page_of(post_plan(debtor, invoice="FA-2026-0101", down_payment="1 000,00",
+                                     **custom(*too_late))))
+    response = post_plan(debtor, invoice="FA-2026-0101", down_payment="1 000,00", action="send",
+                         **custom(*too_late))
+
+    assert "examinée par leur service comptable" in preview
+    assert f"La dernière échéance tombe après le {format_day(date(2027, 5, 23), 'fr', 'long')}." in preview
+    assert response.status_code == 303
+    [stored] = store.plans.values()
+    assert stored.plan.state is PlanState.PROPOSED
+    assert [b.rule.value for b in stored.plan.evaluation.broken_rules] == ["max_duration"]
+    assert [i.due_on for i in stored.plan.schedule] == list(too_late)
+    assert store.audit[-1]["broken_rules"] == ["max_duration"]
+
+
+@pytest.mark.parametrize(("field", "fields", "message"), [
+    ("date_2", custom("2026-12-15", "2026-11-01"), "Cette date est antérieure à aujourd’hui"),
+    ("date_2", custom("2027-01-15", "2026-12-15"), "Cette date doit suivre celle de l’échéance 1"),
+    ("date_2", custom("2026-12-15", "2026-12-15"), "Cette date est déjà celle de l’échéance 1."),
+    ("date_1", custom("15/12/2026", "2027-01-15"), "Saisissez une date"),
+    ("date_2", custom("2026-12-19", "2026-12-21"),  # a Saturday and the Monday it moves to
+     "Reportées au jour ouvré suivant, cette date et la précédente tombent toutes deux le 21 décembre 2026."),
+    ("dates", custom(), "Indiquez au moins 2 dates"),
+    ("dates", custom("2026-12-15"), "Indiquez au moins 2 dates"),  # one date is a promise to pay, not a plan
+    ("every", {"every": "weekly"}, "Choisissez chaque mois ou vos propres dates."),
+])
+def test_a_bad_custom_date_is_refused_on_its_field_and_nothing_is_stored(client, world, store, field, fields,
+                                                                        message):
+    data = {"invoice": "FA-2026-0101", "down_payment": "1 000,00", "action": "send", **fields}
+
+    response = post_plan(sign_in(client, world), **data)
+
+    html = page_of(response)
+    assert response.status_code == 400
+    assert f'id="{field}-error" class="field-error">{message}' in text(html)
+    assert 'class="error-summary"' in html
+    if field.startswith("date_"):
+        assert f'id="{field}" name="{field}" value="{fields[field]}" min="2026-11-23" ' \
+               f'aria-describedby="{field}-error" aria-invalid="true"' in html
+    if field == "dates":
+        assert 'aria-describedby="dates-hint dates-error"' in html and 'href="#date_1"' in html
+    assert store.plans == {}
+
+
+def test_the_monthly_choice_ignores_the_date_fields(client, world):
+    fields = {**custom("not a date", "2026-11-01"), "every": "monthly"}
+
+    response = post_plan(sign_in(client, world), invoice="FA-2026-0101", count="3", **fields)
+
+    html = text(page_of(response))
+    assert response.status_code == 200
+    assert "15 décembre 2026" in html and "15 janvier 2027" in html and "15 février 2027" in html
+    assert "ne sont pas des jours ouvrés" not in html

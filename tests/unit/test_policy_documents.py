@@ -944,6 +944,29 @@ def test_each_plan_rule_is_checked_with_its_path(plans, path, expected):
     assert expected in problems[0][1]
 
 
+def test_the_reminder_before_an_installment_defaults_to_3_days_and_0_turns_it_off():
+    plans = {"default": {"reminder_days_before": 0}, "high": {"reminder_days_before": 30}, "low": {}}
+
+    policy = plan_policy_of(load_policy_book(a_document(plans=plans)))
+    unset = plan_policy_of(load_policy_book(a_document(plans={"default": {"grace_days": 5}})))
+
+    assert unset.default.reminder_days_before == 3
+    assert policy.default.reminder_days_before == 0
+    assert policy.rules_for("high").reminder_days_before == 30
+    assert policy.rules_for("low").reminder_days_before == 0  # a band inherits the default's
+    assert policy_to_document(load_policy_book(a_document(plans=plans)))["plans"]["default"]["reminder_days_before"] == 0
+
+
+@pytest.mark.parametrize("value", [-1, 31, "3", 2.5, None])
+def test_reminder_days_before_outside_0_to_30_is_refused_naming_the_field(value):
+    problems = problems_of(a_document(plans={"default": {"reminder_days_before": value}}))
+
+    assert len(problems) == 1, problems
+    path, message = problems[0]
+    assert path == "plans.default.reminder_days_before"
+    assert "must be a whole number between 0 and 30" in message
+
+
 def test_every_plan_problem_is_reported_at_once():
     plans = {"default": {"max_installments": 0, "late_fees": "x"}, "high": {"grace_days": 99}}
 
@@ -988,6 +1011,7 @@ def plan_rules(draw) -> PlanRules:
         allowed_after_formal_notice=draw(st.booleans()),
         consumer_credit_exemption=draw(st.booleans()),
         grace_days=draw(st.integers(1, 60)),
+        reminder_days_before=draw(st.integers(0, 30)),
     )
 
 

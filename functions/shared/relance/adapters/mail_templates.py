@@ -10,6 +10,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 from relance.domain.formatting import SUPPORTED_LANGUAGES, format_day, format_money
 from relance.domain.money import Money
 from relance.services.dunning import DunningMail
+from relance.services.disputes import DisputeRejectedMail
+from relance.services.installments import PlanMail
 from relance.services.links import NewLinkMail
 from relance.services.portal_access import CodeMail
 
@@ -81,6 +83,34 @@ def render_code(mail: CodeMail) -> RenderedMail:
     language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
     context = {"language": language, "creditor": mail.creditor, "code": mail.code, "minutes": mail.minutes_valid}
     return _render("otp", language, context)
+
+
+def render_plan_mail(mail: PlanMail) -> RenderedMail:
+    """An installment plan mail (before an installment, a missed one, the end of the plan) in the debtor's language."""
+    language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
+    installment = mail.installment
+    context = {
+        "language": language,
+        "creditor": mail.creditor,
+        "number": installment.number,
+        "due_on": format_day(installment.due_on, language, "long"),
+        "owed": format_money(mail.owed, language),
+        "outstanding": format_money(mail.outstanding, language),
+        "outstanding_after": format_money(mail.outstanding - mail.owed, language),
+        "autopay": mail.autopay,
+        "breaks_on": format_day(mail.breaks_on, language, "long") if mail.breaks_on else "",
+        "reminder_id": mail.mail_id,
+        "link": mail.link,  # the debtor's fresh personal link, stored before the mail goes out
+    }
+    return _render(mail.kind.value, language, context)
+
+
+def render_dispute_rejected(mail: DisputeRejectedMail) -> RenderedMail:
+    """The mail telling the debtor finance rejected their dispute, with finance's message, in their language."""
+    language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
+    context = {"language": language, "creditor": mail.creditor, "number": mail.number, "message": mail.message,
+               "link": ""}
+    return _render("dispute_rejected", language, context)
 
 
 def _render(name: str, language: str, context: dict) -> RenderedMail:

@@ -13,9 +13,11 @@ from typing import Any
 from relance.adapters import keys
 from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
-from relance.adapters.dynamo import DynamoStore, VersionConflict
+from relance.adapters.dynamo import VersionConflict
 from relance.domain.money import Money
 from relance.domain.payments import Allocation, AllocationResult, Payment, PaymentStatus
+from relance.adapters.plans_store import PlansStore, plan_item
+from relance.services.autopay import SetupCheckoutRecord
 from relance.services.payments import CheckoutRecord, PaymentWrite
 
 # Stripe retries an event for 3 days and the dashboard can resend it for 30: its id is kept 90 days.
@@ -96,6 +98,7 @@ def checkout_item(record: CheckoutRecord) -> dict[str, Any]:
         "cancel_url": record.cancel_url,
         "created_at": record.created_at.isoformat(),
         "payment_id": record.payment_id,
+        "metadata": dict(record.metadata) or None,
     }
 
 
@@ -107,10 +110,37 @@ def checkout_from(item: dict[str, Any]) -> CheckoutRecord:
         session_id=item["session_id"], creditor_id=item["creditor_id"], debtor_id=item["debtor_id"],
         allocation=allocation, url=item["url"], created_at=datetime.fromisoformat(item["created_at"]),
         success_url=item["success_url"], cancel_url=item["cancel_url"], payment_id=item.get("payment_id"),
+        metadata=tuple(sorted((item.get("metadata") or {}).items())),
     )
 
 
-class PaymentsStore(DynamoStore):
+def setup_checkout_item(record: SetupCheckoutRecord) -> dict[str, Any]:
+    return {
+        **keys.checkout_key(record.session_id),
+        "entity": "setup_checkout",
+        "session_id": record.session_id,
+        "creditor_id": record.creditor_id,
+        "debtor_id": record.debtor_id,
+        "plan_id": record.plan_id,
+        "currency": record.currency,
+        "customer_id": record.customer_id,
+        "url": record.url,
+        "success_url": record.success_url,
+        "cancel_url": record.cancel_url,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+def setup_checkout_from(item: dict[str, Any]) -> SetupCheckoutRecord:
+    return SetupCheckoutRecord(
+        session_id=item["session_id"], creditor_id=item["creditor_id"], debtor_id=item["debtor_id"],
+        plan_id=item["plan_id"], currency=item["currency"], customer_id=item["customer_id"], url=item["url"],
+        created_at=datetime.fromisoformat(item["created_at"]), success_url=item["success_url"],
+        cancel_url=item["cancel_url"],
+    )
+
+
+class PaymentsStore(PlansStore):
     """DynamoStore, plus the items of online payments."""
 
     # --- reads ----------------------------------------------------------------------------------
@@ -130,6 +160,11 @@ class PaymentsStore(DynamoStore):
         item = self._get(keys.checkout_key(session_id))
         return checkout_from(item) if item and item.get("entity") == "checkout" else None
 
+    def get_setup_checkout(self, session_id: str) -> SetupCheckoutRecord | None:
+        """A setup session the portal opened for a plan's automatic payment (services.autopay)."""
+        item = self._get(keys.checkout_key(session_id))
+        return setup_checkout_from(item) if item and item.get("entity") == "setup_checkout" else None
+
     def debtor_credit(self, creditor_id: str, debtor_id: str) -> dict[str, Money]:
         """Money the debtor paid that no invoice took, per currency (only currencies with some)."""
         item = self._get(keys.credit_key(creditor_id, debtor_id)) or {}
@@ -146,6 +181,14 @@ class PaymentsStore(DynamoStore):
                                   ConditionExpression="attribute_not_exists(PK)")
         except self._client.exceptions.ConditionalCheckFailedException:
             pass  # a double submit: Stripe gave the same session for the same idempotency key
+
+    def put_setup_checkout(self, record: SetupCheckoutRecord) -> None:
+        """Remember a setup session the portal opened; the same session sent twice is kept once."""
+        try:
+            self._client.put_item(TableName=self.table_name, Item=_to_dynamo(setup_checkout_item(record)),
+                                  ConditionExpression="attribute_not_exists(PK)")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # a double submit: the same idempotency key gave the same session
 
     def commit(self, write: PaymentWrite, now: datetime) -> bool:
         """In one transaction: the event recorded once, the payment, its invoices (version-checked, with the
@@ -177,6 +220,11 @@ class PaymentsStore(DynamoStore):
                 "entity": "task", "status": "open", **task})}})
         if write.credit_delta is not None and not write.credit_delta.is_zero() and write.creditor_id and write.debtor_id:
             actions.append(self._credit_update(write.creditor_id, write.debtor_id, write.credit_delta))
+        if write.plan is not None:  # the installments the payment paid, if the plan is still as read
+            actions.append({"Put": {
+                "TableName": self.table_name, "Item": _to_dynamo(plan_item(write.plan)),
+                "ConditionExpression": "version = :pv",
+                "ExpressionAttributeValues": {":pv": {"N": str(write.plan.version)}}}})
         if write.invoices:
             actions.extend(self.invoice_write_actions(list(write.invoices)))
         try:

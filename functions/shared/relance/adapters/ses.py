@@ -7,8 +7,17 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from relance.adapters.aws import client
-from relance.adapters.mail_templates import RenderedMail, render_code, render_dunning, render_new_link
+from relance.adapters.mail_templates import (
+    RenderedMail,
+    render_code,
+    render_dispute_rejected,
+    render_dunning,
+    render_new_link,
+    render_plan_mail,
+)
+from relance.services.disputes import DisputeRejectedMail
 from relance.services.dunning import DunningMail
+from relance.services.installments import PlanMail
 from relance.services.links import NewLinkMail
 from relance.services.portal_access import CodeMail
 
@@ -41,6 +50,21 @@ class SesMailer:
         message = self._compose(render_code(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
         return self.send_raw(message, list(mail.recipients))
+
+    def send_plan_mail(self, mail: PlanMail) -> str:
+        """An installment plan mail (reminder before an installment, missed installment, plan ended)."""
+        message = self._compose(render_plan_mail(mail), mail.creditor.legal_name, mail.creditor.contact_email,
+                                mail.recipients, mail.language)
+        message["X-Relance-Reminder"] = mail.mail_id
+        return self.send_raw(message, list(mail.recipients),
+                             tags=mail_tags(mail.creditor.creditor_id, mail.debtor.debtor_id))
+
+    def send_dispute_rejected(self, mail: DisputeRejectedMail) -> str:
+        """Tell the debtor their dispute was rejected and why; dunning of the invoice resumes."""
+        message = self._compose(render_dispute_rejected(mail), mail.creditor.legal_name, mail.creditor.contact_email,
+                                mail.recipients, mail.language)
+        return self.send_raw(message, list(mail.recipients),
+                             tags=mail_tags(mail.creditor.creditor_id, mail.debtor.debtor_id))
 
     def _compose(self, rendered: RenderedMail, display_name: str, reply_to: str | None,
                  recipients: tuple[str, ...], language: str) -> EmailMessage:

@@ -79,6 +79,7 @@ class PlanRules:
     allowed_after_formal_notice: bool = False
     consumer_credit_exemption: bool = True  # False: the creditor accepts the consumer-credit rules
     grace_days: int = 7  # a missed installment breaks the plan this many days after its reminder
+    reminder_days_before: int = 3  # the e-mail before each installment goes out this many days ahead
 
     def latest_end(self, today: date) -> date:
         """The last day the final installment may fall on for a plan proposed `today`."""
@@ -486,6 +487,39 @@ class PlanChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Autopay:
+    """The debtor's standing authority to charge each installment: a Stripe customer and payment method."""
+
+    customer_id: str
+    payment_method_id: str
+    method: str  # "card" or "sepa_debit"
+    last4: str | None = None  # the card's or the IBAN's last four digits, when Stripe told them
+
+
+class AttemptStatus(StrEnum):
+    """Where an off-session charge of one installment stands."""
+
+    REQUESTED = "requested"  # recorded before calling Stripe; Stripe's answer not known yet
+    PROCESSING = "processing"  # Stripe accepted it; the money is on its way (a SEPA debit)
+    SUCCEEDED = "succeeded"  # Stripe took the money; the webhook allocates it
+    FAILED = "failed"  # refused: the missed-installment path (grace, one reminder, break) applies
+
+
+IN_FLIGHT = (AttemptStatus.PROCESSING, AttemptStatus.SUCCEEDED)  # wait for Stripe's event before calling it missed
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeAttempt:
+    """One off-session charge of installment `number`; `attempt` counts from 1 for each installment."""
+
+    number: int
+    attempt: int
+    on: date
+    status: AttemptStatus = AttemptStatus.REQUESTED
+    payment_id: str | None = None  # the PaymentIntent, once Stripe answered
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """An installment plan: the proposal, where it stands, what was paid on each installment."""
 
@@ -499,6 +533,14 @@ class Plan:
     paid_minor: tuple[int, ...] = ()  # per line of `lines`, once accepted
     reminded: tuple[int, ...] = ()  # installment numbers that got their missed-installment reminder
     history: tuple[PlanChange, ...] = ()
+    autopay: Autopay | None = None  # set once the debtor authorised automatic payment
+    # Collection (relance.services.installments): the terms in force, copied from the rules when proposed,
+    # so a later policy change does not move the dates of a plan the debtor already agreed to.
+    grace_days: int = DEFAULT_PLAN_RULES.grace_days
+    reminder_days_before: int = DEFAULT_PLAN_RULES.reminder_days_before
+    notified: tuple[int, ...] = ()  # installment numbers whose reminder before the due date went out
+    attempts: tuple[ChargeAttempt, ...] = ()  # off-session charges, oldest first
+    checked_on: date | None = None  # the last day the daily collection run looked at the plan
 
     @property
     def schedule(self) -> Schedule:
@@ -548,7 +590,8 @@ def propose(
 ) -> Plan:
     """A new plan for `proposal`: accepted at once when inside the rules, else proposed to finance."""
     evaluation = evaluate(proposal, rules, debtor_kind, has_formal_notice, today)
-    plan = Plan(plan_id, proposal, today, evaluation=evaluation)
+    plan = Plan(plan_id, proposal, today, evaluation=evaluation, grace_days=rules.grace_days,
+                reminder_days_before=rules.reminder_days_before)
     if evaluation.accepted_automatically:
         return transition(plan, PlanEvent.ACCEPT_AUTOMATICALLY, today)
     return plan
@@ -695,6 +738,153 @@ def record_reminder(plan: Plan, number: int) -> Plan:
     if number in plan.reminded:
         return plan
     return replace(plan, reminded=(*plan.reminded, number))
+
+
+# --- collection, day by day (relance.services.installments) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWork:
+    """What the daily collection run does for one plan today; nothing at all when every field is empty."""
+
+    upcoming: tuple[Installment, ...] = ()  # reminders before their due date to send today
+    charge: Installment | None = None  # the installment to charge off-session today
+    charge_attempt: int = 0  # its attempt number (the same one again when Stripe's answer was never recorded)
+    charge_amount: Money | None = None  # what is still owed on it
+    late: Installment | None = None  # the oldest installment past due and not paid
+    late_owed: Money | None = None
+    remind_late: bool = False  # its one missed-installment reminder goes out today
+    breaks: bool = False  # its grace period is over: the plan breaks today
+    breaks_on: date | None = None  # the day the plan breaks if the late installment stays unpaid
+
+    def is_empty(self) -> bool:
+        return not (self.upcoming or self.charge or self.remind_late or self.breaks)
+
+
+def reminder_on(installment: Installment, days_before: int) -> date:
+    """The day the reminder before `installment` is due; a closed day waits for the next run, at the latest
+    on the installment's own day."""
+    return installment.due_on - timedelta(days=days_before)
+
+
+def attempts_of(plan: Plan, number: int) -> tuple[ChargeAttempt, ...]:
+    return tuple(a for a in plan.attempts if a.number == number)
+
+
+def _in_flight(plan: Plan, number: int) -> bool:
+    attempts = attempts_of(plan, number)
+    return bool(attempts) and attempts[-1].status in IN_FLIGHT
+
+
+def _owed_lines(plan: Plan) -> list[Installment]:
+    return [line for line in plan.lines if plan.owed_on(line).is_positive()]
+
+
+def plan_work(plan: Plan, today: date) -> PlanWork:
+    """The day's work on a running plan: reminders before installments, the off-session charge, the
+    missed-installment reminder, the break.
+
+    Rules (issue 7):
+    - one reminder per installment (never the down payment, due on acceptance), from `reminder_days_before`
+      days ahead until the day it is due (the run skips closed days, and a schedule's dates are business
+      days, so a reminder whose days ahead were all closed still goes out, on the due date); 0: none;
+    - with autopay, the oldest installment due and unpaid is charged once; an attempt recorded but never
+      answered is made again with the same attempt number (so with the same Stripe idempotency key);
+    - an installment whose charge is processing or succeeded is not missed: Stripe's event settles it;
+    - a missed installment gets its one reminder the day after its due date (check_due), and the plan breaks
+      `grace_days` later, never before that reminder went out.
+    """
+    if plan.state not in RUNNING:
+        return PlanWork()
+    upcoming = tuple(
+        line for line in _owed_lines(plan)
+        if line.number >= 1 and line.number not in plan.notified
+        and plan.reminder_days_before > 0 and reminder_on(line, plan.reminder_days_before) <= today <= line.due_on
+    )
+    charge, attempt, amount = None, 0, None
+    if plan.autopay is not None:
+        due = next((line for line in _owed_lines(plan) if line.due_on <= today), None)
+        if due is not None:
+            attempts = attempts_of(plan, due.number)
+            if not attempts:
+                charge, attempt = due, 1
+            elif attempts[-1].status is AttemptStatus.REQUESTED:
+                charge, attempt = due, attempts[-1].attempt
+            if charge is not None:
+                amount = plan.owed_on(charge)
+    check = check_due(plan, today, plan.grace_days)
+    late = check.late
+    if late is None or _in_flight(plan, late.number) or charge == late:
+        return PlanWork(upcoming, charge, attempt, amount)
+    reminded = late.number in plan.reminded
+    return PlanWork(
+        upcoming, charge, attempt, amount, late, check.owed,
+        remind_late=not reminded and check.reminder_on is not None and today >= check.reminder_on,
+        breaks=reminded and check.breaks_on is not None and today >= check.breaks_on,
+        breaks_on=check.breaks_on,
+    )
+
+
+def next_work_on(plan: Plan) -> date | None:
+    """The next day the daily run has something to do for the plan (the key of its line in the sparse index).
+
+    Never on or before `checked_on`, the last day the run looked: anything due then was done. None when the
+    plan has nothing left to do, or waits for Stripe's answer on a charge.
+    """
+    if plan.state not in RUNNING:
+        return None
+    floor = plan.checked_on + timedelta(days=1) if plan.checked_on else None
+    candidates: list[date] = []
+    for line in _owed_lines(plan):
+        if _in_flight(plan, line.number):
+            continue
+        if (line.number >= 1 and line.number not in plan.notified and plan.reminder_days_before > 0
+                and (floor is None or line.due_on >= floor)):
+            candidates.append(reminder_on(line, plan.reminder_days_before))
+        attempts = attempts_of(plan, line.number)
+        if plan.autopay is not None and (not attempts or attempts[-1].status is AttemptStatus.REQUESTED):
+            candidates.append(line.due_on)
+        late_on = line.due_on + timedelta(days=1)
+        candidates.append(late_on if line.number not in plan.reminded else late_on + timedelta(days=plan.grace_days))
+    if not candidates:
+        return None
+    first = min(candidates)
+    return max(first, floor) if floor else first
+
+
+def record_notice(plan: Plan, number: int) -> Plan:
+    """The plan once the reminder before installment `number` went out (at most one each)."""
+    return plan if number in plan.notified else replace(plan, notified=(*plan.notified, number))
+
+
+def record_attempt(plan: Plan, number: int, attempt: int, today: date) -> Plan:
+    """The plan with attempt `attempt` on installment `number` recorded, before Stripe is called."""
+    if any(a.number == number and a.attempt == attempt for a in plan.attempts):
+        return plan
+    return replace(plan, attempts=(*plan.attempts, ChargeAttempt(number, attempt, today)))
+
+
+def record_attempt_result(
+    plan: Plan, number: int, attempt: int, status: AttemptStatus, payment_id: str | None, today: date
+) -> Plan:
+    """The plan once Stripe answered (or its event told) how attempt `attempt` on installment `number` went.
+
+    A final answer (succeeded, failed) is never overwritten by a late "processing"; an attempt
+    unknown here (Stripe's event overtook our own record) is added.
+    """
+    attempts = list(plan.attempts)
+    for index, known in enumerate(attempts):
+        if known.number == number and known.attempt == attempt:
+            if known.status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED) and status is AttemptStatus.PROCESSING:
+                return plan
+            attempts[index] = replace(known, status=status, payment_id=payment_id or known.payment_id)
+            return replace(plan, attempts=tuple(attempts))
+    return replace(plan, attempts=(*attempts, ChargeAttempt(number, attempt, today, status, payment_id)))
+
+
+def record_checked(plan: Plan, today: date) -> Plan:
+    """The plan once the daily run looked at it `today`."""
+    return replace(plan, checked_on=max(today, plan.checked_on) if plan.checked_on else today)
 
 
 # --- dunning after a broken plan ---------------------------------------------------------------

@@ -52,6 +52,7 @@ Installment plan rules (issue 7), optional, for the whole book:
         allowed_after_formal_notice: false
         consumer_credit_exemption: true
         grace_days: 7
+        reminder_days_before: 3                       # the e-mail before each installment; 0: none
       high: {max_installments: 3}                     # a risk band: the default's rules, then these
 
 A document without `plans:` gets the defaults of relance.domain.plans.
@@ -91,6 +92,7 @@ PLAN_MAX_INSTALLMENTS = (1, 36)
 PLAN_MAX_DURATION_MONTHS = (1, 36)
 PLAN_MAX_DURATION_DAYS = (1, 1096)  # three years, like 36 months
 PLAN_GRACE_DAYS = (1, 60)
+PLAN_REMINDER_DAYS_BEFORE = (0, 30)  # 0: no reminder before an installment
 LATE_FEES = tuple(choice.value for choice in LateFeesDuringPlan)
 
 # Step ids are recorded on every contact and template names become file names: keep both plain.
@@ -115,6 +117,7 @@ _PLAN_KEYS = (
     "allowed_after_formal_notice",
     "consumer_credit_exemption",
     "grace_days",
+    "reminder_days_before",
 )
 _PERCENT = re.compile(r"\d+(\.\d{1,2})?")
 _SEGMENT_KEYS = (
@@ -194,6 +197,7 @@ def _plan_rules_document(rules: PlanRules) -> dict[str, Any]:
         "allowed_after_formal_notice": rules.allowed_after_formal_notice,
         "consumer_credit_exemption": rules.consumer_credit_exemption,
         "grace_days": rules.grace_days,
+        "reminder_days_before": rules.reminder_days_before,
     }
 
 
@@ -691,6 +695,10 @@ class _Reader:
             )
         if "grace_days" in value:
             changes["grace_days"] = self.whole(value["grace_days"], _at(path, "grace_days"), PLAN_GRACE_DAYS)
+        if "reminder_days_before" in value:
+            changes["reminder_days_before"] = self.whole(
+                value["reminder_days_before"], _at(path, "reminder_days_before"), PLAN_REMINDER_DAYS_BEFORE
+            )
         if "min_installment" in value:
             changes["min_installment_minor"] = self.amounts(
                 value["min_installment"], _at(path, "min_installment")

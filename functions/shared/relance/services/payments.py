@@ -16,7 +16,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from relance.adapters.dynamo import VersionConflict
@@ -38,7 +38,12 @@ from relance.domain.payments import (
     settle_invoices,
     settle_payment,
 )
+from relance.domain.plans import RUNNING, AttemptStatus, apply_payment, record_attempt_result
 from relance.domain.policy import DunningPolicy, PolicyBook
+from relance.services.plans import StoredPlan
+
+if TYPE_CHECKING:
+    from relance.services.autopay import AutopayPorts, AutopaySetup
 
 MAX_CONFLICT_RETRIES = 5
 ACTOR = "stripe"
@@ -70,6 +75,8 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # a type we do not act on, or a state that needs nothing
     NOT_OURS = "not_ours"  # no Relance metadata: a payment made another way on the same Stripe account
     UNKNOWN_DEBTOR = "unknown_debtor"  # Relance metadata naming a debtor we do not have
+    AUTOPAY_SET = "autopay_set"  # a saved card or SEPA mandate now pays a plan's installments (services.autopay)
+    PLAN_NOT_RUNNING = "plan_not_running"  # ... refused: the plan is no longer accepted or active
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,11 @@ class StripeFact:
     refunded_total: Money | None = None  # charge.amount_refunded: Stripe's running total
     dispute_id: str | None = None
     dispute_reason: str | None = None
+    relance_kind: str | None = None  # "installment": a payment for a plan installment (metadata)
+    plan_id: str | None = None
+    installment: int | None = None  # the installment number it pays
+    attempt: int | None = None  # the off-session attempt number (relance.services.installments)
+    autopay: AutopaySetup | None = None  # a completed Checkout Session in setup mode for a plan (services.autopay)
 
     @property
     def kind(self) -> StripeEventKind | None:
@@ -110,6 +122,7 @@ class PaymentWrite:
     credit_delta: Money | None = None
     audit: dict[str, Any] | None = None
     task: dict[str, Any] | None = None
+    plan: StoredPlan | None = None  # the installment plan the payment paid (its `version` is the one read)
 
 
 class PaymentStore(Protocol):
@@ -122,6 +135,8 @@ class PaymentStore(Protocol):
     def get_payment(self, payment_id: str) -> Payment | None: ...
 
     def payment_id_for_charge(self, charge_id: str) -> str | None: ...
+
+    def plans_of(self, creditor_id: str, debtor_id: str) -> list[StoredPlan]: ...
 
     def commit(self, write: PaymentWrite, now: datetime) -> bool:
         """Write it all in one transaction; False when the event was recorded meanwhile.
@@ -137,12 +152,17 @@ class PaymentPorts:
     store: PaymentStore
     closed_for: Callable[[Creditor], Container[date]]
     policies_for: Callable[[Creditor], PolicyBook]
+    autopay: AutopayPorts | None = None  # None: saved payment methods are not recorded here
 
 
 def handle_stripe_event(fact: StripeFact, now: datetime, ports: PaymentPorts) -> Outcome:
     """Apply one verified Stripe event once; read again and retry when a dunning step wrote meanwhile."""
     if ports.store.event_seen(fact.event_id):
         return Outcome.DUPLICATE
+    if fact.autopay is not None:
+        from relance.services.autopay import record_autopay  # autopay imports this module
+
+        return record_autopay(fact.autopay, fact.event_id, now, ports.autopay)
     for _attempt in range(MAX_CONFLICT_RETRIES):
         write = _decide(fact, now, ports)
         try:
@@ -206,9 +226,17 @@ def _payment_event(fact: StripeFact, kind: StripeEventKind, now: datetime, ports
     context = _context(ports, creditor_id, debtor_id, now)
     if context is None:
         return PaymentWrite(fact.event_id, fact.event_type, Outcome.UNKNOWN_DEBTOR)
+    plan = _plan_paid(fact, creditor_id, debtor_id, ports)
+    if is_new and plan is not None and not fact.requested and fact.amount is not None:
+        # An off-session charge names no invoice: it pays the plan's invoices, oldest first.
+        fact = replace(fact, requested=_plan_shares(plan, context.invoices, fact.amount))
     payment = _with_links(_payment_from(fact, known) if is_new else known, fact)
     policy = context.policy
     change: PaymentChange | None = None
+    if kind is StripeEventKind.PAYMENT_INTENT_FAILED and plan is not None and fact.installment is not None:
+        failed = _installment_failed(fact, plan, context.today)
+        if failed is not None and (is_new or payment.status is not PaymentStatus.PROCESSING):
+            return failed
     if kind in _SUCCESS or (kind is StripeEventKind.CHECKOUT_COMPLETED and fact.paid):
         change = settle_payment(payment, context.invoices, policy, context.closed)
     elif kind is StripeEventKind.CHECKOUT_COMPLETED and is_new:
@@ -229,9 +257,88 @@ def _payment_event(fact: StripeFact, kind: StripeEventKind, now: datetime, ports
                             creditor_id=creditor_id, debtor_id=debtor_id)
     outcome = {PaymentStatus.SUCCEEDED: Outcome.APPLIED, PaymentStatus.PROCESSING: Outcome.PROCESSING,
                PaymentStatus.FAILED: Outcome.FAILED}[change.payment.status]
+    audit = _payment_audit(fact, change)
+    paid_plan = None
+    if change.payment.status is PaymentStatus.SUCCEEDED:
+        paid_plan = plan or _plan_of_invoices(creditor_id, debtor_id, change, ports)
+        if paid_plan is not None:
+            paid_plan, plan_audit = _pay_installments(paid_plan, fact, change, context.today)
+            audit.update(plan_audit)
+    elif change.payment.status is PaymentStatus.FAILED and plan is not None and fact.installment is not None:
+        failed = _installment_failed(fact, plan, context.today)
+        if failed is not None and failed.plan is not None and failed.audit is not None:
+            paid_plan = failed.plan
+            audit.update({k: v for k, v in failed.audit.items() if k.startswith("plan") or k == "installment"})
     return PaymentWrite(fact.event_id, fact.event_type, outcome, payment=change.payment, creditor_id=creditor_id,
                         debtor_id=debtor_id, invoices=change.invoices, credit_delta=change.credit_delta,
-                        audit=_payment_audit(fact, change))
+                        audit=audit, plan=paid_plan)
+
+
+# --- installment plans: payments during a plan go to its installments first (issue 7) -------------
+
+
+def _plan_paid(fact: StripeFact, creditor_id: str, debtor_id: str, ports: PaymentPorts) -> StoredPlan | None:
+    """The running plan a payment names in its metadata (an installment charge or a portal installment payment)."""
+    if fact.relance_kind != "installment" or not fact.plan_id:
+        return None
+    return next((p for p in ports.store.plans_of(creditor_id, debtor_id)
+                 if p.plan.plan_id == fact.plan_id and p.plan.state in RUNNING), None)
+
+
+def _plan_of_invoices(creditor_id: str, debtor_id: str, change: PaymentChange,
+                      ports: PaymentPorts) -> StoredPlan | None:
+    """The running plan covering invoices this payment paid (a plain portal payment during a plan)."""
+    paid = {a.invoice_number for a in change.applied if a.amount.is_positive()}
+    if not paid:
+        return None
+    return next((p for p in ports.store.plans_of(creditor_id, debtor_id) if p.plan.state in RUNNING
+                 and paid & {i.number for i in p.plan.proposal.invoices}), None)
+
+
+def _plan_shares(stored: StoredPlan, invoices: Sequence[Invoice], amount: Money) -> tuple[Allocation, ...]:
+    numbers = {i.number for i in stored.plan.proposal.invoices}
+    return allocate(amount, [i for i in invoices if i.number in numbers]).allocations
+
+
+def _pay_installments(stored: StoredPlan, fact: StripeFact, change: PaymentChange,
+                      today: date) -> tuple[StoredPlan, dict[str, Any]]:
+    """The plan once what the payment paid on its invoices went to its installments, oldest first."""
+    plan = stored.plan
+    numbers = {i.number for i in plan.proposal.invoices}
+    on_plan = sum((a.amount.minor for a in change.applied if a.invoice_number in numbers), 0)
+    if fact.plan_id == plan.plan_id and fact.installment is not None:
+        on_plan = change.payment.amount.minor  # paid for the plan itself: all of it counts
+    amount = Money(min(on_plan, plan.outstanding.minor), plan.currency)
+    if fact.plan_id == plan.plan_id and fact.installment is not None and fact.attempt is not None:
+        plan = record_attempt_result(plan, fact.installment, fact.attempt, AttemptStatus.SUCCEEDED,
+                                     change.payment.payment_id, today)
+    audit: dict[str, Any] = {"plan_id": plan.plan_id}
+    if amount.is_positive():
+        result = apply_payment(plan, amount, today)
+        plan = result.plan
+        audit["plan_installments"] = {str(a.number): a.amount.minor for a in result.allocations}
+    audit["plan_state"] = plan.state.value
+    if plan.state is not stored.plan.state:
+        audit["plan_from_state"] = stored.plan.state.value
+    return replace(stored, plan=plan), audit
+
+
+def _installment_failed(fact: StripeFact, stored: StoredPlan, today: date) -> PaymentWrite | None:
+    """Stripe refused an installment charge: the attempt is recorded as failed; grace and reminder follow."""
+    if fact.installment is None or fact.attempt is None:
+        return None  # a portal payment of an installment that failed: the debtor is still on the page
+    attempt = fact.attempt
+    plan = record_attempt_result(stored.plan, fact.installment, attempt, AttemptStatus.FAILED, fact.payment_id,
+                                 today)
+    if plan == stored.plan:
+        return None
+    audit = {"action": "installment_charge_failed", "actor": ACTOR, "plan_id": plan.plan_id,
+             "installment": fact.installment, "attempt": attempt, "payment_id": fact.payment_id,
+             "stripe_event_id": fact.event_id,
+             "amount_minor": fact.amount.minor if fact.amount else None,
+             "currency": fact.amount.currency if fact.amount else None}
+    return PaymentWrite(fact.event_id, fact.event_type, Outcome.FAILED, creditor_id=stored.creditor_id,
+                        debtor_id=stored.debtor_id, audit=audit, plan=replace(stored, plan=plan))
 
 
 def _payment_from(fact: StripeFact, skeleton: Payment | None) -> Payment:
@@ -361,11 +468,13 @@ class CheckoutRecord:
     success_url: str
     cancel_url: str
     payment_id: str | None = None  # known once Stripe reported the session completed
+    metadata: tuple[tuple[str, str], ...] = ()  # more metadata for Stripe, e.g. the plan installment it pays
 
 
 class Checkout(Protocol):
     def create_checkout(self, debtor: Debtor, creditor: Creditor, allocations: AllocationResult, success_url: str,
-                        cancel_url: str, idempotency_key: str) -> CheckoutSession: ...
+                        cancel_url: str, idempotency_key: str,
+                        metadata_extra: dict[str, str] | None = None) -> CheckoutSession: ...
 
 
 class CheckoutStore(Protocol):

@@ -108,6 +108,7 @@ class PlanChangeWrite:
     audit: dict[str, Any]
     invoices: list[Invoice] = field(default_factory=list)
     queue: str | None = None  # "put" or "delete" finance's queue line
+    task: dict[str, Any] | None = None  # a to-do for finance written with the change (a broken plan)
 
 
 class PlanStore(Protocol):
@@ -165,6 +166,11 @@ def _chosen(invoices: list[Invoice], numbers: Sequence[str] | None, today: date)
         chosen = [i for i in free.values() if i.is_overdue(today)]
         if not chosen:
             raise NothingToPlan("no overdue invoice free of a dispute or a plan to propose a plan for")
+        currencies = sorted({i.currency for i in chosen})
+        if len(currencies) > 1:  # one plan per currency: the debtor (or finance) says which invoices
+            raise InvalidPlanProposal(
+                f"the overdue invoices are in {', '.join(currencies)}: name the invoices of one currency",
+                currencies=currencies)
         return chosen
     unknown = sorted(set(numbers) - set(free))
     if unknown:
@@ -241,7 +247,7 @@ def _change(
     creditor_id: str, debtor_id: str, plan_id: str, event: PlanEvent, actor: str, message: str | None,
     now: datetime, store: PlanStore, policies_for: Callable[[Creditor], PolicyBook],
     closed_for: Callable[[Creditor], Container[date]], *, expected: PlanState | tuple[PlanState, ...],
-    counter: ScheduleTerms | None = None,
+    counter: ScheduleTerms | None = None, task: dict[str, Any] | None = None,
 ) -> StoredPlan:
     """Read, apply `event` through the domain, write in one transaction; retried when an invoice changed."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -273,7 +279,7 @@ def _change(
         queue = "delete" if before.state is PlanState.PROPOSED else None
         try:
             store.write_plan_change(PlanChangeWrite(updated, before.state, _audit(updated, entry, numbers, **extra),
-                                                    invoices, queue), now)
+                                                    invoices, queue, task), now)
         except (VersionConflict, PlanChanged):
             continue  # the next read sees who came first: PlanAlreadyDecided, or a retry on fresh invoices
         return replace(updated, version=stored.version + 1)
@@ -326,9 +332,9 @@ def activate_plan(
 def break_plan(
     creditor_id: str, debtor_id: str, plan_id: str, reason: str, now: datetime, store: PlanStore,
     policies_for: Callable[[Creditor], PolicyBook], closed_for: Callable[[Creditor], Container[date]],
-    actor: str = ENGINE,
+    actor: str = ENGINE, task: dict[str, Any] | None = None,
 ) -> StoredPlan:
     """A running plan is broken (the down payment or an installment missed past its grace): its invoices
-    resume dunning where they stood."""
+    resume dunning where they stood; `task` tells finance, in the same transaction."""
     return _change(creditor_id, debtor_id, plan_id, PlanEvent.BREAK, actor, reason, now, store, policies_for,
-                   closed_for, expected=(PlanState.ACCEPTED, PlanState.ACTIVE))
+                   closed_for, expected=(PlanState.ACCEPTED, PlanState.ACTIVE), task=task)
