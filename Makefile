@@ -47,6 +47,9 @@ i18n: $(STAMP)
 	$(BIN)/pybabel extract -F portal/relance_portal/babel.cfg -o portal/relance_portal/translations/messages.pot portal/relance_portal
 	$(BIN)/pybabel update -i portal/relance_portal/translations/messages.pot -d portal/relance_portal/translations
 	$(BIN)/pybabel compile -d portal/relance_portal/translations
+	$(BIN)/pybabel extract -F portal/relance_backoffice/babel.cfg -o portal/relance_backoffice/translations/messages.pot portal/relance_backoffice
+	$(BIN)/pybabel update -i portal/relance_backoffice/translations/messages.pot -d portal/relance_backoffice/translations
+	$(BIN)/pybabel compile -d portal/relance_backoffice/translations
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8001

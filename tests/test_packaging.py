@@ -117,5 +117,6 @@ def test_the_local_stack_creates_the_dead_letter_alarm(stack):
 
     alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
 
-    assert [a["MetricName"] for a in alarms] == ["ApproximateNumberOfMessagesVisible"]
-    assert alarms[0]["Dimensions"][0]["Value"].endswith("ReminderDeadLetterQueue")
+    assert {a["MetricName"] for a in alarms} == {"ApproximateNumberOfMessagesVisible"}
+    watched = sorted(a["Dimensions"][0]["Value"].rsplit("-", 1)[1] for a in alarms)
+    assert watched == ["AuditChainDeadLetterQueue", "ReminderDeadLetterQueue"]

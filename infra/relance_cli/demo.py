@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -18,6 +21,7 @@ from relance_cli.local_stack import DEFAULT_STACK_FILE, REPO_ROOT
 
 DEMO_EXPORT = Path(__file__).parent / "demo_data" / "invoices_fr_excel.csv"
 DEMO_CREDITOR = "demo"
+DEMO_FINANCE_USER = "finance@atelier-demo.example.fr"
 _FR_DATE = re.compile(rb"\b(\d{2})/(\d{2})/(\d{4})\b")
 LEAD_DAYS = 30  # the newest invoice falls due this many days after the demo day
 
@@ -80,9 +84,10 @@ def _stop(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None) -> int:
+def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None, backoffice_port: int | None = None) -> int:
     """Start everything, seed it, print a link and the outbox, serve the portal until Ctrl-C."""
-    for wanted in (port, moto_port):
+    backoffice_port = backoffice_port or port + 1
+    for wanted in (port, backoffice_port, moto_port):
         if not _free(wanted):
             print(f"relance demo: port {wanted} is in use; stop what uses it or pass --port/--moto-port", file=sys.stderr)
             return 2
@@ -111,7 +116,8 @@ def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None) -> in
         _relance("link", debtor_id, "--creditor", DEMO_CREDITOR)
         print("\nOutbox:")
         _relance("outbox", "--limit", "10")
-        return _serve_portal(port)
+        password = _finance_user()
+        return _serve_portal(port, backoffice_port, password)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -136,7 +142,19 @@ def _a_reminded_debtor() -> str:
     raise RuntimeError("the demo day sent no reminder; is the export empty?")
 
 
-def _serve_portal(port: int) -> int:
+def _finance_user() -> str:
+    """A finance account for the back office, with a fresh password for this demo only (printed once)."""
+    password = f"Demo-{secrets.token_hex(6)}-Aa1"
+    stdin, sys.stdin = sys.stdin, io.StringIO(password + "\n")
+    try:
+        _relance("users", "add", "--email", DEMO_FINANCE_USER, "--group", "finance", "--creditor", DEMO_CREDITOR,
+                 "--password-stdin")
+    finally:
+        sys.stdin = stdin
+    return password
+
+
+def _serve_portal(port: int, backoffice_port: int, finance_password: str) -> int:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -146,12 +164,23 @@ def _serve_portal(port: int) -> int:
     from relance_portal import create_app
     from relance_portal.wiring import portal_config
 
+    from relance_backoffice import create_app as create_backoffice
+    from relance_backoffice.wiring import backoffice_config
+
     app = create_app({**portal_config(), "SESSION_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+    backoffice = create_backoffice({**backoffice_config(), "SESSION_COOKIE_SECURE": False,
+                                    "PREFERRED_URL_SCHEME": "http"})
+    finance = make_server("127.0.0.1", backoffice_port, backoffice, threaded=True, request_handler=QuietHandler)
+    threading.Thread(target=finance.serve_forever, daemon=True).start()
+    print(f"\nBack office on http://127.0.0.1:{backoffice_port}/ (sign in as {DEMO_FINANCE_USER}, "
+          f"password {finance_password})")
     print(f"\nPortal on http://127.0.0.1:{port}/ (Ctrl-C stops the demo)")
     try:
         server.serve_forever()
     finally:
+        finance.shutdown()
+        finance.server_close()
         server.server_close()
     return 0
 

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import importlib.util
 import io
+import json
 import logging
 import sys
 import uuid
@@ -106,9 +107,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
 
 
 def run_local_day(queue_url: str, business_date: str | None) -> tuple[dict[str, Any], DrainReport]:
-    """One day on the local stack: the scheduled scan, then its queue drained by the worker."""
-    scan = invoke("DailyScanFunction", {"business_date": business_date} if business_date else {})
-    return scan, drain(queue_url, "SendRemindersFunction")
+    """One day on the local stack, in the schedules' order: installment plans' work (08:30), then the
+    scan (09:00) and its queue drained by the worker."""
+    day = {"business_date": business_date} if business_date else {}
+    invoke("InstallmentsFunction", day)
+    scan = invoke("DailyScanFunction", day)
+    drained = drain(queue_url, "SendRemindersFunction")
+    drain_audit_chain()
+    return scan, drained
 
 
 @dataclass
@@ -142,3 +148,103 @@ def drain(queue_url: str, logical_id: str, batch_size: int = 10, max_batches: in
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])],
             )
     return report
+
+
+# --- DynamoDB stream -> AuditChainFunction ------------------------------------------------------
+
+_STREAM_POSITIONS: dict[str, str] = {}  # stream ARN -> last sequence number handed to a function
+
+
+def _streams_client() -> Any:
+    # botocore's account-based endpoint (<account>.streams-ddb…) is not one moto answers; the classic one is.
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+
+
+def table_stream_arn(table_name: str) -> str | None:
+    return client("dynamodb").describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+
+
+def stream_filters(logical_id: str) -> list[dict[str, Any]]:
+    """The FilterCriteria patterns of the function's DynamoDB event source in template.yaml ([] keeps all)."""
+    events = load_template()["Resources"][logical_id]["Properties"].get("Events", {})
+    return [json.loads(f["Pattern"]) for event in events.values() if event["Type"] == "DynamoDB"
+            for f in event["Properties"].get("FilterCriteria", {}).get("Filters", [])]
+
+
+def matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Lambda's event filtering for the subset the template uses: nested keys, each leaf a list of exact values."""
+    for name, expected in pattern.items():
+        if name not in record:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(record[name], dict) or not matches(expected, record[name]):
+                return False
+        elif isinstance(expected, list):
+            if any(isinstance(value, dict) for value in expected):
+                raise NotImplementedError(f"filter operators are not emulated locally: {expected}")
+            if record[name] not in expected:
+                return False
+        else:
+            raise NotImplementedError(f"a filter leaf must be a list of values, got {expected!r}")
+    return True
+
+
+def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """One record as the DynamoDB event source mapping hands it to Lambda (JSON-ready)."""
+    dynamodb = dict(record["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {"eventID": record["eventID"], "eventName": record["eventName"], "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": region, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
+
+
+def drain_stream(stream_arn: str, logical_id: str, batch_size: int = 100) -> DrainReport:
+    """Hand the stream's new records to the function, filtered as its template declares, batch by batch.
+
+    Like the event source mapping: a record the function reports failed is where the next drain
+    starts again (records after it in the batch are handed over again too, so the function must be
+    idempotent); records the filters drop are never seen by the function.
+    """
+    streams = _streams_client()
+    region = stream_arn.split(":")[3]
+    filters = stream_filters(logical_id)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    position = _STREAM_POSITIONS.get(stream_arn)
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard,
+        **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position} if position
+           else {"ShardIteratorType": "TRIM_HORIZON"}))["ShardIterator"]
+    report = DrainReport()
+    while True:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        if not page["Records"]:
+            return report
+        iterator = page["NextShardIterator"]
+        kept = [stream_record(r, stream_arn, region) for r in page["Records"]]
+        kept = [r for r in kept if not filters or any(matches(f, r) for f in filters)]
+        for start in range(0, len(kept), batch_size):
+            batch = kept[start:start + batch_size]
+            report.batches += 1
+            report.messages += len(batch)
+            result = invoke(logical_id, {"Records": batch}) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            if failed:
+                report.failures += len(failed)
+                first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+                if first:
+                    _STREAM_POSITIONS[stream_arn] = batch[first - 1]["dynamodb"]["SequenceNumber"]
+                return report
+            _STREAM_POSITIONS[stream_arn] = batch[-1]["dynamodb"]["SequenceNumber"]
+        _STREAM_POSITIONS[stream_arn] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+
+
+def drain_audit_chain() -> DrainReport:
+    """Chain every audit event written so far (what AuditChainFunction does on AWS within seconds)."""
+    from relance.adapters.settings import load_settings
+
+    arn = table_stream_arn(load_settings().table_name)
+    return drain_stream(arn, "AuditChainFunction") if arn else DrainReport()

@@ -170,6 +170,8 @@ def _create_table(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> 
     }
     if props.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):  # local_lambda.drain_stream feeds it to the functions that read it
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     existing = dynamodb.list_tables()["TableNames"]
     if name not in existing:
         dynamodb.create_table(**kwargs)
@@ -204,7 +206,8 @@ def _local_stripe_keys() -> str:
 # Secrets whose template value is a placeholder the operator fills in: the local stack fills them itself.
 LOCAL_SECRET_VALUES = {"StripeSecret": _local_stripe_keys}
 # Local-only settings added to a function's environment (never in template.yaml, so never deployed).
-LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1"}}
+LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1"},
+                     "InstallmentsFunction": {"RELANCE_STRIPE_STAND_IN": "1"}}
 
 
 def _create_secret(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
@@ -288,6 +291,45 @@ def _create_alarm(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> 
     stack.physical[logical_id] = name
 
 
+def _create_user_pool(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("UserPoolName") or _physical_name(stack, logical_id)
+    idp = client("cognito-idp")
+    pools = {p["Name"]: p["Id"] for p in idp.list_user_pools(MaxResults=60).get("UserPools", [])}
+    if name in pools:
+        pool_id = pools[name]
+    else:
+        kwargs = {k: v for k, v in props.items() if k in {
+            "AdminCreateUserConfig", "UsernameConfiguration", "Policies", "Schema", "AccountRecoverySetting"}}
+        pool_id = idp.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"]
+    stack.physical[logical_id] = pool_id  # a user pool's Ref is its id
+    stack.arns[logical_id] = f"arn:aws:cognito-idp:{stack.region}:{ACCOUNT_ID}:userpool/{pool_id}"
+
+
+def _create_user_pool_client(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("ClientName") or _physical_name(stack, logical_id)
+    idp = client("cognito-idp")
+    pool_id = props["UserPoolId"]
+    clients = {c["ClientName"]: c["ClientId"]
+               for c in idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60).get("UserPoolClients", [])}
+    if name not in clients:
+        kwargs = {k: v for k, v in props.items() if k in {
+            "GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "IdTokenValidity",
+            "AccessTokenValidity", "TokenValidityUnits"}}
+        clients[name] = idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)[
+            "UserPoolClient"]["ClientId"]
+    stack.physical[logical_id] = clients[name]  # an app client's Ref is its id
+
+
+def _create_user_pool_group(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    idp = client("cognito-idp")
+    name = props["GroupName"]
+    try:
+        idp.get_group(GroupName=name, UserPoolId=props["UserPoolId"])
+    except idp.exceptions.ResourceNotFoundException:
+        idp.create_group(GroupName=name, UserPoolId=props["UserPoolId"], Description=props.get("Description", ""))
+    stack.physical[logical_id] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SQS::Queue": _create_queue,
@@ -298,6 +340,9 @@ _CREATORS = {
     "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::SNS::TopicPolicy": _skip_topic_policy,
     "AWS::SES::ConfigurationSetEventDestination": _create_event_destination,
+    "AWS::Cognito::UserPool": _create_user_pool,
+    "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import late_fees, plans, policy, static
+from relance_cli import audit, backoffice, late_fees, plans, policy, static, users
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -306,7 +306,7 @@ def _revoke_links(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from relance_cli import demo
 
-    return demo.run(port=args.port, moto_port=args.moto_port, as_of=args.date)
+    return demo.run(port=args.port, moto_port=args.moto_port, as_of=args.date, backoffice_port=args.backoffice_port)
 
 
 # --- parser ----------------------------------------------------------------------------------
@@ -398,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the local demo (moto server + portal); Ctrl-C stops it")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--moto-port", type=int, default=5000)
+    demo.add_argument("--backoffice-port", type=int, help="the finance back office's port (default: --port + 1)")
     demo.add_argument("--date", type=_iso_date, help="run the demo as of this day instead of today")
     demo.set_defaults(handler=cmd_demo)
 
@@ -405,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     policy.register(commands, connect=_connect)
     plans.register(commands, connect=_connect)
     static.register(commands)
+    users.register(commands, connect=_connect)
+    backoffice.register(commands, connect=_connect)
+    audit.register(commands, connect=_connect)
     return parser
 
 

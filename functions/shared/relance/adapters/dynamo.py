@@ -72,6 +72,8 @@ def creditor_from(item: dict[str, Any]) -> Creditor:
 def debtor_item(debtor: Debtor) -> dict[str, Any]:
     return {
         **keys.debtor_key(debtor.creditor_id, debtor.debtor_id),
+        "GSI1PK": keys.debtor_index_pk(debtor.creditor_id),  # AP12: the creditor's debtors, for the dashboard
+        "GSI1SK": debtor.debtor_id,
         "entity": "debtor",
         "creditor_id": debtor.creditor_id,
         "debtor_id": debtor.debtor_id,
@@ -103,6 +105,7 @@ def debtor_from(item: dict[str, Any]) -> Debtor:
         address=item.get("address"),
         undeliverable=tuple(item.get("undeliverable") or ()),
         risk_band=item.get("risk_band"),
+        dunning_paused_until=_day(item.get("dunning_paused_until")),
     )
 
 
@@ -187,6 +190,13 @@ def invoice_from_summary(creditor_id: str, debtor_id: str, number: str, entry: s
         last_step=last_step or None, last_step_on=_day(last_on), next_action_on=_day(next_on),
         disputed="d" in flags, in_plan="p" in flags, promised_on=_day(promised), version=int(version),
     )
+
+
+def sales_item(invoice: Invoice) -> dict[str, Any]:
+    """The invoice as one line of its month's credit sales (AP13)."""
+    return {**keys.sales_key(invoice.creditor_id, invoice.issued_on, invoice.number), "entity": "sale",
+            "debtor_id": invoice.debtor_id, "number": invoice.number, "issued_on": invoice.issued_on.isoformat(),
+            "currency": invoice.currency, "total_minor": invoice.total.minor}
 
 
 def _iso(day: date | None) -> str:
@@ -444,6 +454,7 @@ class DynamoStore:
             items.append(
                 {**keys.invoice_number_key(invoice.creditor_id, invoice.number), "debtor_id": invoice.debtor_id}
             )
+            items.append(sales_item(invoice))  # AP13: the month's credit sales, for DSO
         self._batch_put(items)
         for debtor_id, added in opened.items():
             if debtor_id in new_debtors:

@@ -225,3 +225,57 @@ def plan_queue_pk(creditor_id: str) -> str:
 def plan_queue_key(creditor_id: str, proposed_at: str, plan_id: str) -> dict[str, str]:
     """Oldest proposal first: `proposed_at` is an ISO 8601 instant in UTC."""
     return {"PK": plan_queue_pk(creditor_id), "SK": f"{proposed_at}#{plan_id}"}
+
+
+def plan_due_pk(creditor_id: str) -> str:
+    """AP11: the sparse index partition of a creditor's running plans, by the next day the collection run acts."""
+    return f"CRED#{creditor_id}#PLANDUE"
+
+
+def plan_due_sk(day: date, debtor_id: str, plan_id: str) -> str:
+    """The next day something happens to the plan first, so `GSI1SK <= next_action_upper_bound(today)` finds it."""
+    return f"{day.isoformat()}#{debtor_id}#{plan_id}"
+
+
+# --- back-office dashboard (issue 8): every debtor of a creditor, and the month's credit sales -----
+
+
+def debtor_index_pk(creditor_id: str) -> str:
+    """AP12: the GSI1 partition listing every debtor of a creditor (carried by the debtor item itself)."""
+    return f"CRED#{creditor_id}#DEBTORS"
+
+
+def sales_pk(creditor_id: str, day: date) -> str:
+    """AP13: the invoices a creditor issued in `day`'s month, for DSO (credit sales per month)."""
+    return f"CRED#{creditor_id}#SALES#{day.strftime('%Y-%m')}"
+
+
+def sales_key(creditor_id: str, issued_on: date, number: str) -> dict[str, str]:
+    """One line per invoice: a second import of the same invoice rewrites it, never counts it twice."""
+    return {"PK": sales_pk(creditor_id, issued_on), "SK": f"{issued_on.isoformat()}#{number}"}
+
+
+AUDIT_CHAIN_HEAD_SK = "HEAD"
+
+
+def audit_chain_pk(creditor_id: str) -> str:
+    """The creditor's audit hash chain: its links (`LINK#<seq>`) and its head (`HEAD`)."""
+    return f"CRED#{creditor_id}#AUDITCHAIN"
+
+
+def audit_chain_link_sk(seq: int) -> str:
+    """Zero-padded so text order is chain order (AC2 reads `begins_with(SK, "LINK#")`)."""
+    return f"LINK#{seq:012d}"
+
+
+def audit_chained_pk(creditor_id: str) -> str:
+    """One marker per chained event (or recorded tamper alert): a second delivery finds it and stops."""
+    return f"CRED#{creditor_id}#AUDITCHAINED"
+
+
+def audit_chained_sk(event_pk: str, event_sk: str) -> str:
+    return f"{event_pk}#{event_sk}"
+
+
+def audit_tamper_sk(stream_sequence_number: str) -> str:
+    return f"TAMPER#{stream_sequence_number}"

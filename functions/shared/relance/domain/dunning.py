@@ -104,6 +104,11 @@ def due_step(
     return reached
 
 
+def is_paused_by_finance(debtor: Debtor, today: date) -> bool:
+    """True while finance's manual pause of the debtor's dunning runs (its end day included)."""
+    return debtor.dunning_paused_until is not None and today <= debtor.dunning_paused_until
+
+
 def plan_next_action(invoice: Invoice, policy: DunningPolicy, closed: Container[date]) -> date | None:
     """The business day this invoice next needs the engine, or None when nothing is left to do.
 
@@ -141,7 +146,7 @@ def decide(
     debtor: Debtor, invoices: Sequence[Invoice], policy: DunningPolicy, today: date, closed: Container[date]
 ) -> DunningDecision | None:
     """The contact this debtor gets today, or None to leave them alone."""
-    if not is_business_day(today, closed):
+    if not is_business_day(today, closed) or is_paused_by_finance(debtor, today):
         return None
     open_invoices = [i for i in invoices if not i.is_settled()]
     held = [i for i in open_invoices if not is_paused(i, policy, today)]

@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 
 
@@ -47,6 +48,7 @@ class Debtor:
     address: str | None = None  # postal address, for letters and the formal notice
     undeliverable: tuple[str, ...] = ()  # addresses SES reported as bounced or complained about
     risk_band: str | None = None  # "low" | "medium" | "high" once scored
+    dunning_paused_until: date | None = None  # finance paused dunning up to and including this day
 
     @property
     def reachable_emails(self) -> tuple[str, ...]:

@@ -13,13 +13,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from werkzeug.utils import secure_filename
 
 from relance.adapters import keys
 from relance.adapters.dynamo import VersionConflict
 from relance.domain.dunning import plan_next_action
 from relance.domain.errors import RelanceError
 from relance.domain.invoices import Invoice
+from relance.domain.money import Money
 from relance.domain.policy import DunningPolicy
 
 MAX_MESSAGE_CHARS = 2_000
@@ -127,6 +127,8 @@ def check_dispute(request: DisputeRequest) -> dict[str, str]:
 
 def safe_attachment_name(filename: str, extension: str) -> str:
     """A file name safe in a key and a download header, with the extension its bytes call for."""
+    from werkzeug.utils import secure_filename  # here, not at import: the scheduled functions never load werkzeug
+
     stem = secure_filename(filename).rsplit(".", 1)[0][:80] or "attachment"
     return f"{stem}.{extension}"
 
@@ -183,3 +185,127 @@ def open_dispute(
 
 def _is_open(dispute: dict[str, Any] | None) -> bool:
     return dispute is not None and dispute.get("status") == "open"
+
+
+# --- finance resolves a dispute (back office) ------------------------------------------------------
+
+
+class Resolution(StrEnum):
+    ACCEPT = "accept"  # the debtor is right: the invoice is credited (part of its balance) or cancelled (all of it)
+    REJECT = "reject"  # the debtor is wrong: dunning resumes on the invoice and the debtor is told why
+
+
+class DisputeNotOpen(RelanceError):
+    """The dispute was resolved meanwhile (another finance user came first) or never existed."""
+
+    code = "dispute.not_open"
+
+
+class ResolutionRefused(RelanceError):
+    """The resolution form has problems; `problems` maps each field to the code of what is wrong with it."""
+
+    code = "dispute.resolution_refused"
+
+    def __init__(self, message: str, problems: dict[str, str]) -> None:
+        super().__init__(message, problems=problems)
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeRejectedMail:
+    """The mail telling the debtor their dispute was rejected, with finance's message."""
+
+    creditor: Any
+    debtor: Any
+    recipients: tuple[str, ...]
+    number: str
+    message: str
+
+    @property
+    def language(self) -> str:
+        return self.debtor.language
+
+
+class DisputeMailer(Protocol):
+    def send_dispute_rejected(self, mail: DisputeRejectedMail) -> str: ...
+
+
+class ResolutionStore(Protocol):
+    def find_invoice(self, creditor_id: str, debtor_id: str, number: str) -> Invoice | None: ...
+
+    def find_dispute(self, creditor_id: str, debtor_id: str, number: str) -> dict[str, Any] | None: ...
+
+    def open_tasks(self, creditor_id: str) -> list[dict[str, Any]]: ...
+
+    def record_resolution(self, invoice: Invoice, number: str, resolved: dict[str, Any], audit: dict[str, Any],
+                          task_key: str | None, now: datetime) -> None:
+        """In one transaction; DisputeNotOpen or VersionConflict when another writer came first."""
+
+
+def check_resolution(resolution: Resolution, message: str, credit_minor: int | None, invoice: Invoice) -> dict[str, str]:
+    """Every problem of finance's resolution form, by field: {} when it can be recorded."""
+    problems: dict[str, str] = {}
+    if len(message) > MAX_MESSAGE_CHARS:
+        problems["message"] = "too_long"
+    elif resolution is Resolution.REJECT and not message.strip():
+        problems["message"] = "required"  # the debtor must read why dunning resumes
+    if resolution is Resolution.ACCEPT and credit_minor is not None:
+        if credit_minor <= 0:
+            problems["credit"] = "not_positive"
+        elif credit_minor > invoice.balance.minor:
+            problems["credit"] = "above_balance"
+    return problems
+
+
+def resolve_dispute(
+    creditor_id: str, debtor_id: str, number: str, resolution: Resolution, actor: str, message: str,
+    credit_minor: int | None, now: datetime, store: ResolutionStore, policy: DunningPolicy,
+    closed: Container[date], mailer: DisputeMailer | None = None, account: Any | None = None,
+) -> Invoice:
+    """Resolve the open dispute of invoice `number`; returns the invoice as written.
+
+    Accept: a credit note of `credit_minor` (None: the whole balance, i.e. the invoice is cancelled)
+    reduces the balance; a settled invoice leaves dunning, a credited one resumes for the rest.
+    Reject: the invoice goes back to the daily scan and the debtor gets `message` by e-mail
+    (`account` gives the creditor and the debtor to write to).
+    The dispute, the invoice, finance's task and the audit event are one conditional transaction:
+    of two finance users resolving at once, the second gets DisputeNotOpen.
+    """
+    for _attempt in range(MAX_ATTEMPTS):
+        invoice = store.find_invoice(creditor_id, debtor_id, number)
+        dispute = store.find_dispute(creditor_id, debtor_id, number)
+        if invoice is None or dispute is None or not _is_open(dispute):
+            raise DisputeNotOpen(f"no open dispute on invoice {number!r}", number=number)
+        problems = check_resolution(resolution, message, credit_minor, invoice)
+        if problems:
+            raise ResolutionRefused(f"the resolution form has problems: {sorted(problems)}", problems)
+        credited = 0
+        changed = replace(invoice, disputed=False)
+        if resolution is Resolution.ACCEPT:
+            credited = invoice.balance.minor if credit_minor is None else credit_minor
+            # A credit note lowers what is owed; it is kept apart from payments in the audit and dispute records.
+            changed = replace(changed, paid=invoice.paid + Money(credited, invoice.currency))
+        changed = replace(changed, next_action_on=plan_next_action(changed, policy, closed))
+        status = "accepted" if resolution is Resolution.ACCEPT else "rejected"
+        resolved = {"status": status, "resolved_at": now.isoformat(), "resolved_by": actor,
+                    "resolution_message": message.strip() or None,
+                    "credit_minor": credited or None, "cancelled": resolution is Resolution.ACCEPT
+                    and credited == invoice.balance.minor}
+        audit = {"action": f"dispute_{status}", "actor": actor, "invoices": [number],
+                 "dispute_id": dispute["dispute_id"], "credit_minor": credited or None,
+                 "currency": invoice.currency, "cancelled": resolved["cancelled"] or None,
+                 "before": {"balance_minor": invoice.balance.minor, "disputed": True},
+                 "after": {"balance_minor": changed.balance.minor, "disputed": False}}
+        task_key = next((t["SK"] for t in store.open_tasks(creditor_id)
+                         if t.get("kind") == "dispute" and t.get("dispute_id") == dispute["dispute_id"]), None)
+        try:
+            store.record_resolution(changed, number, resolved, audit, task_key, now)
+        except VersionConflict:
+            continue
+        if resolution is Resolution.REJECT and mailer is not None and account is not None:
+            recipients = account.debtor.reachable_emails
+            if recipients:
+                mailer.send_dispute_rejected(DisputeRejectedMail(account.creditor, account.debtor, recipients,
+                                                                 number, message.strip()))
+        return changed
+    raise VersionConflict(f"invoice {number} kept changing while the dispute was resolved")

@@ -1,0 +1,196 @@
+"""The creditor's audit hash chain: each link commits to one audit event and to the link before it.
+
+`link_hash(previous, event)` is SHA-256 over the previous link's hash followed by the event's
+canonical form, so changing, removing or reordering anything already chained changes a hash that
+`verify` recomputes. Pure: the caller hands in the links, the events and `now`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+GENESIS_HASH = "0" * 64  # the "previous hash" of link 1
+CHAIN_FIELDS = frozenset({"chain_seq", "chain_hash", "chain_previous_hash"})  # never part of an event's hash
+
+
+class LinkKind(StrEnum):
+    EVENT = "event"  # commits to an audit event stored in its debtor's partition
+    TAMPER_ALERT = "tamper_alert"  # records that a stored audit event was modified or removed
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EventKey:
+    """Where an audit event is stored: its table key."""
+
+    partition: str
+    sort: str
+
+    def __str__(self) -> str:
+        return f"{self.partition} / {self.sort}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """Link `seq` (from 1): the hash of (previous hash, event) and the event it commits to.
+
+    A tamper alert carries its own content in `alert` instead of pointing at a stored event.
+    """
+
+    seq: int
+    event_key: EventKey
+    hash: str
+    previous_hash: str
+    kind: LinkKind = LinkKind.EVENT
+    alert: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last link's number and hash (0 and GENESIS_HASH for an empty chain)."""
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
+
+
+class Problem(StrEnum):
+    PREVIOUS_HASH_MISMATCH = "previous_hash_mismatch"  # a link was edited, moved or swapped
+    MISSING_EVENT = "missing_event"  # the chained event was deleted
+    HASH_MISMATCH = "hash_mismatch"  # the chained event (or the link's hash) was altered
+    SEQ_GAP = "seq_gap"  # a link was deleted
+    DUPLICATE_EVENT = "duplicate_event"  # the same event is chained twice
+    TAMPER_ALERT = "tamper_alert"  # the stream saw a stored audit event modified or removed
+    HEAD_MISMATCH = "head_mismatch"  # the head disagrees with the last link (the chain's tail was cut)
+    UNCHAINED = "unchained"  # an audit event older than the grace period was never chained
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenLink:
+    problem: Problem
+    seq: int | None
+    event_key: EventKey | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """`broken` is None when the chain holds; `pending` counts events too recent to be chained yet."""
+
+    links: int
+    head: ChainHead
+    broken: BrokenLink | None
+    pending: int = 0
+
+    @property
+    def is_intact(self) -> bool:
+        return self.broken is None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # DynamoDB numbers: 12 and 12.0 are the same number, so one form each
+        return int(value) if value == value.to_integral_value() else str(value.normalize())
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=lambda v: json.dumps(v, default=_json_default, sort_keys=True))
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"an audit event holds a value of type {type(value).__name__}, which has no canonical form")
+
+
+def canonical(event: Mapping[str, Any]) -> bytes:
+    """The event's attributes (its key included, the chain's own fields left out) as sorted-keys UTF-8 JSON."""
+    attributes = {name: value for name, value in event.items() if name not in CHAIN_FIELDS}
+    text = json.dumps(attributes, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return text.encode("utf-8")
+
+
+def link_hash(previous_hash: str, event: Mapping[str, Any]) -> str:
+    """sha256(previous_hash || canonical(event)), hex."""
+    return hashlib.sha256(previous_hash.encode("ascii") + canonical(event)).hexdigest()
+
+
+def event_key_of(event: Mapping[str, Any]) -> EventKey:
+    return EventKey(str(event["PK"]), str(event["SK"]))
+
+
+def next_link(head: ChainHead, event: Mapping[str, Any]) -> ChainLink:
+    """The link that appends `event` after `head`."""
+    return ChainLink(seq=head.seq + 1, event_key=event_key_of(event), hash=link_hash(head.hash, event),
+                     previous_hash=head.hash)
+
+
+def next_alert(head: ChainHead, event_key: EventKey, alert: Mapping[str, Any]) -> ChainLink:
+    """The link that records a tamper alert about `event_key` after `head`; it hashes the alert itself."""
+    return ChainLink(seq=head.seq + 1, event_key=event_key, hash=link_hash(head.hash, alert),
+                     previous_hash=head.hash, kind=LinkKind.TAMPER_ALERT, alert=dict(alert))
+
+
+def verify(
+    chain_links: Iterable[ChainLink],
+    events_by_key: Mapping[EventKey, Mapping[str, Any]],
+    *,
+    head: ChainHead | None = None,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(minutes=15),
+) -> VerifyResult:
+    """Walk the links in order and name the first broken one.
+
+    `events_by_key` holds the stored audit events (each with an ISO `at`). An event no link points
+    at is reported as unchained once it is older than `grace` before `now`, else counted as pending.
+    With `head`, the head must match the last link, so cutting the chain's tail is detected too.
+    """
+    links = sorted(chain_links, key=lambda link: link.seq)
+    running = ChainHead()
+    seen: set[EventKey] = set()
+
+    def broken(problem: Problem, link: ChainLink | None, detail: str) -> VerifyResult:
+        return VerifyResult(len(links), running, BrokenLink(problem, link.seq if link else None,
+                                                            link.event_key if link else None, detail))
+
+    for link in links:
+        if link.seq != running.seq + 1:
+            return broken(Problem.SEQ_GAP, link, f"link {running.seq + 1} is missing: the next link is {link.seq}")
+        if link.previous_hash != running.hash:
+            return broken(Problem.PREVIOUS_HASH_MISMATCH, link,
+                          f"previous hash {link.previous_hash[:12]}… does not match link {running.seq}'s "
+                          f"{running.hash[:12]}… (a link was edited, moved or swapped)")
+        if link.kind is LinkKind.TAMPER_ALERT:
+            if link_hash(link.previous_hash, link.alert or {}) != link.hash:
+                return broken(Problem.HASH_MISMATCH, link, "the tamper alert was altered")
+            action = {"MODIFY": "modified", "REMOVE": "removed"}.get(str((link.alert or {}).get("stream_event")), "changed")
+            return broken(Problem.TAMPER_ALERT, link, f"the stored audit event was {action} after it was written")
+        if link.event_key in seen:
+            return broken(Problem.DUPLICATE_EVENT, link, "this event is already chained by an earlier link")
+        event = events_by_key.get(link.event_key)
+        if event is None:
+            return broken(Problem.MISSING_EVENT, link, "the chained audit event no longer exists (deleted)")
+        if link_hash(link.previous_hash, event) != link.hash:
+            return broken(Problem.HASH_MISMATCH, link, "the audit event's content no longer matches its hash (altered)")
+        seen.add(link.event_key)
+        running = ChainHead(link.seq, link.hash)
+    if head is not None and head != running:
+        return VerifyResult(len(links), running, BrokenLink(
+            Problem.HEAD_MISMATCH, head.seq, None,
+            f"the head says link {head.seq} ({head.hash[:12]}…) but the last link is {running.seq} "
+            f"({running.hash[:12]}…): links were removed from the end"))
+    pending = 0
+    for key in sorted(set(events_by_key) - seen):
+        at = _instant(events_by_key[key].get("at"))
+        if now is not None and at is not None and now - at > grace:
+            return VerifyResult(len(links), running, BrokenLink(
+                Problem.UNCHAINED, None, key, f"written at {at.isoformat()} and never chained"))
+        pending += 1
+    return VerifyResult(len(links), running, None, pending)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

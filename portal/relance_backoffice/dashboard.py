@@ -1,0 +1,91 @@
+"""Finance's dashboard: open and overdue totals per currency, aging buckets (table and chart), DSO, the plan
+queue and the debtors most at risk, with the reasons of their score."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
+from relance.domain.aging import AgingBucket
+from relance.domain.money import Money
+from relance.domain.risk import RiskReason
+from relance.services.dashboard import build_dashboard
+from relance_portal.i18n import money_filter
+
+from relance_backoffice.auth import READERS, BackOfficeUser, signed_in
+from relance_backoffice.services import services
+
+bp = Blueprint("dashboard", __name__)
+
+CHART_WIDTH = 100  # the bars' scale, in SVG user units: the longest bar of a currency is this long
+
+
+@bp.get("/dashboard")
+@signed_in(READERS)
+def show(user: BackOfficeUser):
+    """The creditor's receivables at a glance, on the creditor's own business date."""
+    ports = services()
+    creditor = ports.plans.get_creditor(user.creditor_id)
+    zone = ZoneInfo(creditor.timezone if creditor else "Europe/Paris")
+    board = build_dashboard(user.creditor_id, business_today(zone), ports.dashboard)
+    return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket),
+                           bucket_text=bucket_text, bar_length=bar_length, reason_text=reason_text,
+                           band_text=band_text, days_text=days_text)
+
+
+def business_today(zone: ZoneInfo) -> date:
+    """The creditor's business date: the one clock read of the request (tests replace it)."""
+    return datetime.now(zone).date()
+
+
+def bar_length(amount: Money, largest: Money) -> int:
+    """A bar's length on the chart's scale; a non-zero amount always shows at least one unit."""
+    if not largest.is_positive() or not amount.is_positive():
+        return 0
+    return max(1, amount.minor * CHART_WIDTH // largest.minor)
+
+
+def bucket_text(bucket: AgingBucket) -> str:
+    """An aging bucket's name."""
+    names = {
+        AgingBucket.NOT_DUE: lambda: _("Not yet due"), AgingBucket.DAYS_1_30: lambda: _("1 to 30 days late"),
+        AgingBucket.DAYS_31_60: lambda: _("31 to 60 days late"),
+        AgingBucket.DAYS_61_90: lambda: _("61 to 90 days late"),
+        AgingBucket.OVER_90: lambda: _("More than 90 days late"),
+    }
+    return names[bucket]()
+
+
+def band_text(band: str) -> str:
+    """A risk band in words."""
+    bands = {"low": lambda: _("low risk"), "medium": lambda: _("medium risk"), "high": lambda: _("high risk")}
+    text = bands.get(band)
+    return text() if text is not None else band
+
+
+def reason_text(reason: RiskReason) -> str:
+    """One reason of a risk score, as a sentence."""
+    params = reason.params
+    count = int(params.get("count", 0) or 0)  # type: ignore[call-overload]
+    messages = {
+        "risk.average_days_late": lambda: _("Pays %(days)s days late on average.",
+                                            days=days_text(params["days"])),
+        "risk.share_paid_late": lambda: _("%(percent)s %% of invoices paid late.", percent=params["percent"]),
+        "risk.overdue_amount": lambda: _("%(amount)s overdue.", amount=money_filter(params["amount"])),
+        "risk.oldest_overdue": lambda: _("Oldest overdue invoice: %(days)s days late.", days=params["days"]),
+        "risk.broken_commitments": lambda: ngettext("One broken plan or promise.",
+                                                    "%(num)s broken plans or promises.", count),
+        "risk.open_disputes": lambda: ngettext("One open dispute.", "%(num)s open disputes.", count),
+        "risk.bounced_contacts": lambda: ngettext("One e-mail address bounced.",
+                                                  "%(num)s e-mail addresses bounced.", count),
+    }
+    message = messages.get(reason.code)
+    return message() if message is not None else reason.code
+
+
+def days_text(days: object) -> str:
+    """A number of days to one decimal, in the reader's locale (48,5 or 48.5)."""
+    return format_decimal(days, format="#,##0.0")

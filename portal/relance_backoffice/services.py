@@ -1,0 +1,73 @@
+"""What the back office talks to: finance's sign-in, the plans store, each creditor's policy and calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from relance.adapters.cognito import SignedInUser
+from relance.adapters.plans_store import PlansStore
+from relance.domain.parties import Creditor
+from relance.domain.policy import PolicyBook
+from relance.services.dashboard import DashboardReader
+
+
+@dataclass(frozen=True)
+class BackOfficeServices:
+    """The back office's ports; tests build their own, the deployed app builds them from the settings."""
+
+    sign_in: Callable[[str, str], SignedInUser]
+    plans: PlansStore
+    policies_for: Callable[[Creditor], PolicyBook]
+    closed_for: Callable[[Creditor], Container[date]]
+    store: Any = None  # BackOfficeStore: disputes, call tasks, debtors, pauses (work queues, debtor page)
+    documents: Any = None  # S3Documents: dispute attachments
+    mailer: Any = None  # SesMailer: the debtor is told a dispute was rejected
+    access: Any = None  # PortalAccessStore: revoking a debtor's portal links
+    dashboard: DashboardReader | None = None  # DashboardStore: every debtor's open invoices, the months' sales
+
+    @classmethod
+    def from_settings(cls, config: Mapping[str, Any]) -> BackOfficeServices:
+        """The deployed wiring: Cognito from the config, DynamoDB from RELANCE_TABLE, policies from it."""
+        from relance.adapters.cognito import CognitoSignIn
+        from relance.adapters.dashboard_store import DashboardStore
+        from relance.adapters.settings import load_settings
+        from relance.adapters.wiring import closed_for, policies_for
+
+        pool_id, client_id = config.get("COGNITO_USER_POOL_ID"), config.get("COGNITO_CLIENT_ID")
+        if not pool_id or not client_id:
+            raise RuntimeError("COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID are not set: pass them in config "
+                               "or set RELANCE_COGNITO_USER_POOL_ID and RELANCE_COGNITO_CLIENT_ID")
+        return cls(
+            sign_in=CognitoSignIn(pool_id, client_id).sign_in,
+            plans=PlansStore(load_settings().table_name),
+            policies_for=policies_for,
+            closed_for=closed_for,
+            dashboard=DashboardStore(load_settings().table_name),
+            **_work_queue_ports(config),
+        )
+
+
+def _work_queue_ports(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The work queues' and the debtor page's ports, from the same settings."""
+    import os
+
+    from relance.adapters.backoffice_store import BackOfficeStore
+    from relance.adapters.portal_access import PortalAccessStore
+    from relance.adapters.s3 import S3Documents
+    from relance.adapters.ses import SesMailer
+    from relance.adapters.settings import load_settings
+
+    settings = load_settings()
+    bucket = config.get("DOCUMENTS_BUCKET") or os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")
+    return {"store": BackOfficeStore(settings.table_name), "documents": S3Documents(bucket) if bucket else None,
+            "mailer": SesMailer(settings.sender_address, settings.configuration_set) if settings.sender_address
+            else None, "access": PortalAccessStore(settings.table_name)}
+
+
+def services() -> BackOfficeServices:
+    """The services of the app handling this request."""
+    return current_app.extensions["relance_backoffice"]
