@@ -147,11 +147,52 @@ def event_sentence(event: dict[str, Any]) -> str:
         "portal_opened": lambda: _("The debtor opened the portal."),
         "email_sent": lambda: _("A reminder was e-mailed about %(invoices)s.", invoices=invoices),
         "email_bounced": lambda: _("A mail to the debtor bounced."),
+        "payment_received": lambda: _("Payment of %(amount)s received for %(invoices)s.", amount=_amount(event),
+                                      invoices=invoices),
+        "payment_processing": lambda: _("Direct debit of %(amount)s under way for %(invoices)s.",
+                                        amount=_amount(event), invoices=invoices),
+        "payment_failed": lambda: _("Payment of %(amount)s failed.", amount=_amount(event)),
+        "payment_refunded": lambda: _("Payment refunded."),
+        "plan_propose": lambda: _("The debtor proposed a payment plan for %(invoices)s.", invoices=invoices),
+        "plan_accept_automatically": lambda: _("The plan was accepted at once, inside the rules; dunning is "
+                                               "paused for %(invoices)s.", invoices=invoices),
+        "plan_approve": lambda: _("Finance approved the plan; dunning is paused for %(invoices)s.",
+                                  invoices=invoices),
+        "plan_counter": lambda: _("Finance sent a counter-proposal."),
+        "plan_reject": lambda: _("Finance rejected the proposed plan."),
+        "plan_withdraw": lambda: _("The debtor withdrew the proposed plan."),
+        "plan_accept_counter": lambda: _("The debtor accepted finance's counter-proposal; dunning is paused "
+                                         "for %(invoices)s.", invoices=invoices),
+        "plan_decline_counter": lambda: _("The debtor declined finance's counter-proposal."),
+        "plan_activate": lambda: _("The plan started."),
+        "plan_complete": lambda: _("The plan was paid in full."),
+        "plan_break": lambda: _("The plan broke; dunning resumes where it stood."),
+        "installment_reminder_sent": lambda: _("Reminder sent before installment %(number)s.",
+                                               number=event.get("installment", "")),
+        "installment_missed_reminder_sent": lambda: _("Installment %(number)s missed: one reminder sent.",
+                                                      number=event.get("installment", "")),
+        "installment_charge_requested": lambda: _("Installment %(number)s: automatic payment requested.",
+                                                  number=event.get("installment", "")),
+        "installment_charge_succeeded": lambda: _("Installment %(number)s: automatic payment succeeded.",
+                                                  number=event.get("installment", "")),
+        "installment_charge_failed": lambda: _("Installment %(number)s: automatic payment refused.",
+                                               number=event.get("installment", "")),
+        "autopay_set": lambda: _("The debtor set up automatic payment."),
+        "autopay_stopped": lambda: _("The debtor stopped automatic payment."),
     }
     if str(event.get("action", "")).startswith("call_"):
         return _("Call recorded: %(outcome)s.", outcome=outcome_text(event["action"].removeprefix("call_")))
     sentence = sentences.get(event.get("action", ""))
     return sentence() if sentence is not None else str(event.get("action", ""))
+
+
+def _amount(event: dict[str, Any]) -> str:
+    from relance.domain.money import Money
+    from relance_portal.i18n import money_filter
+
+    if event.get("amount_minor") is None or not event.get("currency"):
+        return ""
+    return money_filter(Money(int(event["amount_minor"]), str(event["currency"])))
 
 
 def _day(value: Any) -> str:

@@ -188,3 +188,52 @@ def test_a_proposal_outside_the_rules_is_countered_by_finance_and_accepted_by_th
     _debtor, open_invoices = portal.store.dunning_view(debtor.creditor_id, debtor.debtor_id)
     planned = {i.number: i for i in open_invoices}
     assert all(planned[i.number].in_plan for i in paid.plan.proposal.invoices if i.number in planned)
+
+    # Finance reads the pause and the payment in the debtor's timeline.
+    finance_tab.goto(f"{backoffice.url}/debtors/{debtor.debtor_id}")
+    numbers = ", ".join(i.number for i in paid.plan.proposal.invoices)
+    main = finance_tab.get_by_role("main")
+    expect(main).to_contain_text(
+        _("The debtor accepted finance's counter-proposal; dunning is paused for %(invoices)s.", invoices=numbers))
+    expect(main).to_contain_text(_("Finance sent a counter-proposal."))
+    expect(main).to_contain_text(_("The debtor proposed a payment plan for %(invoices)s.", invoices=numbers))
+    assert_accessible(finance_tab)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_proposal_inside_the_rules_is_accepted_at_once_and_pauses_dunning(stack_with_apps, page_in, language):
+    portal, _backoffice = stack_with_apps
+    debtor, _invoices = portal.seed_debtor("plan-inside", language)
+    tab = page_in(language)
+
+    def portal_words(message: str, **params: object) -> str:
+        return words(language, message, **params)
+
+    tab.goto(portal.link_for(debtor))
+    tab.get_by_role("navigation", name=portal_words("Your account")).get_by_role(
+        "link", name=portal_words("Payment plan"), exact=True).click()
+    _debtor, open_invoices = portal.store.dunning_view(debtor.creditor_id, debtor.debtor_id)
+    overdue = [i for i in open_invoices if i.is_overdue(today())]
+    down = Money(sum(i.balance.minor for i in overdue), "EUR").split(10)[0]  # fr-b2b: at least 10 % down
+
+    def fill_the_proposal() -> None:
+        tab.get_by_label(portal_words("Down payment (optional)")).fill(
+            format_decimal(down.to_decimal(), locale=babel_locale(language)))
+        tab.get_by_label(portal_words("Number of monthly installments")).select_option("3")
+        tab.get_by_label(portal_words("Date of the first installment")).fill((today() + timedelta(days=15)).isoformat())
+        tab.get_by_role("button", name=portal_words("Preview")).click()
+
+    fill_the_proposal()
+    tab.get_by_label(portal_words("Code received by e-mail")).fill(portal.code_sent_to(debtor.emails[0]))
+    tab.get_by_role("button", name=portal_words("Confirm"), exact=True).click()
+    fill_the_proposal()
+    assert_accessible(tab)
+    tab.get_by_role("button", name=portal_words("Send my proposal")).click()
+
+    expect(tab.get_by_role("status")).to_contain_text(
+        portal_words("Your plan is accepted. Dunning is paused for these invoices while you keep to it."))
+    [stored] = portal.store.plans_of(debtor.creditor_id, debtor.debtor_id)
+    assert stored.plan.state is PlanState.ACCEPTED and stored.plan.evaluation.accepted_automatically
+    _debtor, after = portal.store.dunning_view(debtor.creditor_id, debtor.debtor_id)
+    in_plan = {i.number for i in stored.plan.proposal.invoices}
+    assert in_plan and all(i.in_plan for i in after if i.number in in_plan)
