@@ -236,7 +236,7 @@ def run_decide(args: argparse.Namespace) -> int:
     debtor_id = _owner(store, args.creditor, args.plan_id, args.debtor)
     counter = _terms(args) if args.decision == "counter" else None
     stored = decide_plan(args.creditor, debtor_id, args.plan_id, args.decision, args.actor, args.message,
-                         _now(args), store, policies_for, closed_for, counter=counter)
+                         _now(args), store, policies_for, closed_for, counter=counter, notify=_notifier())
     document = plan_document(stored)
     if args.json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -264,3 +264,17 @@ def run_propose(args: argparse.Namespace) -> int:
         print(f"Plan {document['plan_id']} is in finance's queue: it breaks {rules}.")
     _print_plan(document)
     return 0
+
+
+def _notifier():
+    """Finance's decision mailed to the debtor, as the back office does (none without a sender address)."""
+    from relance.adapters.portal_access import PortalAccessStore
+    from relance.adapters.ses import SesMailer
+    from relance.adapters.settings import load_settings
+    from relance.adapters.wiring import link_maker, plan_notifier, utc_now
+
+    settings = load_settings()
+    if not settings.sender_address:
+        return None
+    return plan_notifier(SesMailer(settings.sender_address, settings.configuration_set),
+                         PortalAccessStore(settings.table_name), link_maker(settings), utc_now)

@@ -135,7 +135,7 @@ def _decide(user: BackOfficeUser, stored: StoredPlan, decision: Decision, messag
     try:
         decided = decide_plan(stored.creditor_id, stored.debtor_id, plan_id, decision, user.actor,
                               message or None, datetime.now(UTC), ports.plans, ports.policies_for,
-                              ports.closed_for, counter=terms)
+                              ports.closed_for, counter=terms, notify=ports.notify_plan)
     except PlanAlreadyDecided as exc:
         log.info("Plan decision refused", extra={"reason": "already_decided", "plan_id": plan_id})
         fresh = ports.plans.find_plan(stored.creditor_id, stored.debtor_id, plan_id) or stored

@@ -28,6 +28,7 @@ class BackOfficeServices:
     mailer: Any = None  # SesMailer: the debtor is told a dispute was rejected
     access: Any = None  # PortalAccessStore: revoking a debtor's portal links
     dashboard: DashboardReader | None = None  # DashboardStore: every debtor's open invoices, the months' sales
+    notify_plan: Callable[[Any], None] | None = None  # mails the debtor finance's decision on their plan
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> BackOfficeServices:
@@ -63,9 +64,13 @@ def _work_queue_ports(config: Mapping[str, Any]) -> dict[str, Any]:
 
     settings = load_settings()
     bucket = config.get("DOCUMENTS_BUCKET") or os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")
+    from relance.adapters.wiring import link_maker, plan_notifier, utc_now
+
+    mailer = SesMailer(settings.sender_address, settings.configuration_set) if settings.sender_address else None
+    access = PortalAccessStore(settings.table_name)
+    notify = plan_notifier(mailer, access, link_maker(settings), utc_now) if mailer is not None else None
     return {"store": BackOfficeStore(settings.table_name), "documents": S3Documents(bucket) if bucket else None,
-            "mailer": SesMailer(settings.sender_address, settings.configuration_set) if settings.sender_address
-            else None, "access": PortalAccessStore(settings.table_name)}
+            "mailer": mailer, "access": access, "notify_plan": notify}
 
 
 def services() -> BackOfficeServices:

@@ -142,7 +142,8 @@ def plan_post():
     services = current_account_services()
     try:
         stored = propose_plan(ref.creditor_id, ref.debtor_id, form.chosen, preview.terms, form.reason,
-                              current_services().now(), store, services.policies, services.closed_days)
+                              current_services().now(), store, services.policies, services.closed_days,
+                              notify=_notifier())
     except NothingToPlan:
         form.errors["invoice"] = _("None of your invoices can go into a plan any more. Check the list.")
         return _form_page(page, candidates, form, None), 409
@@ -416,7 +417,7 @@ def answer(plan_id: str):
     services = current_account_services()
     try:
         answer_counter(stored.creditor_id, stored.debtor_id, plan_id, choice, current_services().now(),
-                       _plans_store(), services.policies, services.closed_days)
+                       _plans_store(), services.policies, services.closed_days, notify=_notifier())
     except PlanAlreadyDecided:
         flash("already_decided", "plan")
         return redirect(url_for("plans.plans"), code=303)
@@ -589,3 +590,13 @@ def _plans_store() -> AccountPlansStore:
 def _log(message: str, level: int = logging.INFO, **extra: Any) -> None:
     ref = current_ref()
     log.log(level, message, extra={"creditor_id": ref.creditor_id, "debtor_id": ref.debtor_id, **extra})
+
+
+def _notifier():
+    """The plan decision mailer, where the portal's mailer can send it (the deployed SES mailer can)."""
+    from relance.adapters.wiring import plan_notifier
+
+    ports = current_services()
+    if not hasattr(ports.mailer, "send_plan_decision_mail"):
+        return None
+    return plan_notifier(ports.mailer, ports.access, ports.issue_link, ports.now)

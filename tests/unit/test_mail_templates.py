@@ -117,3 +117,30 @@ def test_the_reminder_before_an_installment_says_whether_it_is_charged_or_to_be_
     rendered = render_plan_mail(a_plan_mail(PlanMailKind.UPCOMING, language, autopay=autopay))
 
     assert expected in rendered.text
+
+
+@pytest.mark.parametrize("news", ["plan_accepted", "plan_countered", "plan_rejected"])
+def test_a_plan_decision_mail_reads_in_english_with_no_placeholder_left(news):
+    from datetime import date
+
+    from relance.adapters.mail_templates import render_plan_decision_mail
+    from relance.domain.money import Money
+    from relance.domain.parties import Creditor, Debtor
+    from relance.domain.plans import Installment, Plan, PlanInvoice, PlanProposal, Schedule
+    from relance.services.plans import PlanDecisionMail, PlanNews
+
+    schedule = Schedule(Money(100_00, "EUR"), (Installment(1, date(2026, 12, 15), Money(450_00, "EUR")),
+                                               Installment(2, date(2027, 1, 15), Money(450_00, "EUR"))))
+    plan = Plan("p-1", PlanProposal((PlanInvoice("F-7", Money(1_000_00, "EUR")),), schedule, ""), date(2026, 11, 23))
+    mail = PlanDecisionMail(PlanNews(news), Creditor("acme", "Acme Ltd"), Debtor("acme", "d", "Bramble",
+                            emails=("a@b.example",), language="en"), ("a@b.example",), plan,
+                            message="Six months at most.", link="https://portal.example/d/tok")
+
+    rendered = render_plan_decision_mail(mail)
+
+    assert "F-7" in rendered.text and "https://portal.example/d/tok" in rendered.text
+    assert not any(mark in rendered.subject + rendered.text + rendered.html for mark in ("{{", "{%", "None"))
+    if news != "plan_rejected":
+        assert "- Installment 2, 15 January 2027: €450.00" in rendered.text and "Total: €1,000.00" in rendered.text
+    if news != "plan_accepted":
+        assert "Six months at most." in rendered.text

@@ -12,6 +12,7 @@ from relance.domain.money import Money
 from relance.services.dunning import DunningMail
 from relance.services.disputes import DisputeRejectedMail
 from relance.services.installments import PlanMail
+from relance.services.plans import PlanDecisionMail
 from relance.services.links import NewLinkMail
 from relance.services.portal_access import CodeMail
 
@@ -111,6 +112,31 @@ def render_dispute_rejected(mail: DisputeRejectedMail) -> RenderedMail:
     context = {"language": language, "creditor": mail.creditor, "number": mail.number, "message": mail.message,
                "link": ""}
     return _render("dispute_rejected", language, context)
+
+
+_LINE_LABELS = {"fr": ("Acompte", "Échéance {number}"), "en": ("Down payment", "Installment {number}")}
+_ON_ACCEPTANCE = {"fr": "à l'acceptation", "en": "on acceptance"}
+
+
+def render_plan_decision_mail(mail: PlanDecisionMail) -> RenderedMail:
+    """What became of the debtor's proposal (accepted, countered, rejected), with the schedule in force."""
+    language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
+    plan = mail.plan
+    down_label, installment_label = _LINE_LABELS[language]
+    lines = [{"label": down_label if line.number == 0 else installment_label.format(number=line.number),
+              "due_on": _ON_ACCEPTANCE[language] if line.number == 0 else format_day(line.due_on, language, "long"),
+              "amount": format_money(line.amount, language)} for line in plan.lines]
+    context = {
+        "language": language,
+        "creditor": mail.creditor,
+        "invoices": ", ".join(i.number for i in plan.proposal.invoices),
+        "lines": lines,
+        "total": format_money(plan.schedule.total, language),
+        "message": mail.message or "",
+        "reminder_id": mail.mail_id,
+        "link": mail.link,
+    }
+    return _render(mail.news.value, language, context)
 
 
 def _render(name: str, language: str, context: dict) -> RenderedMail:

@@ -13,11 +13,13 @@ from relance.adapters.mail_templates import (
     render_dispute_rejected,
     render_dunning,
     render_new_link,
+    render_plan_decision_mail,
     render_plan_mail,
 )
 from relance.services.disputes import DisputeRejectedMail
 from relance.services.dunning import DunningMail
 from relance.services.installments import PlanMail
+from relance.services.plans import PlanDecisionMail
 from relance.services.links import NewLinkMail
 from relance.services.portal_access import CodeMail
 
@@ -55,6 +57,14 @@ class SesMailer:
         """An installment plan mail (reminder before an installment, missed installment, plan ended)."""
         message = self._compose(render_plan_mail(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
+        message["X-Relance-Reminder"] = mail.mail_id
+        return self.send_raw(message, list(mail.recipients),
+                             tags=mail_tags(mail.creditor.creditor_id, mail.debtor.debtor_id))
+
+    def send_plan_decision_mail(self, mail: PlanDecisionMail) -> str:
+        """What became of the debtor's plan proposal: accepted, countered or rejected."""
+        message = self._compose(render_plan_decision_mail(mail), mail.creditor.legal_name,
+                                mail.creditor.contact_email, mail.recipients, mail.language)
         message["X-Relance-Reminder"] = mail.mail_id
         return self.send_raw(message, list(mail.recipients),
                              tags=mail_tags(mail.creditor.creditor_id, mail.debtor.debtor_id))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Container
 from datetime import date, datetime
+from typing import Any
 
 from relance.adapters.calendars import closed_days
 from relance.adapters.links import IssuedLink, issue_link
@@ -14,6 +16,15 @@ from relance.adapters.settings import Settings, load_settings
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor
 from relance.domain.policy import PolicyBook
+
+_log = logging.getLogger("relance.wiring")
+
+
+def utc_now() -> datetime:
+    """The clock of the deployed entry points."""
+    from datetime import UTC
+
+    return datetime.now(UTC)
 
 
 def closed_for(creditor: Creditor) -> Container[date]:
@@ -124,3 +135,28 @@ class LawLetters:
         ]
         agency = build_agency_file(creditor, debtor, invoices, None, summaries, on)
         return agency.to_json(), agency.to_csv()
+
+
+def plan_notifier(mailer: Any, links: Any, issue: Callable[[Debtor, datetime], IssuedLink],
+                  now: Callable[[], datetime]) -> Callable[[Any], None]:
+    """Mails the debtor what became of their plan (services.plans.Notify), with a fresh personal link.
+
+    The decision is already written: a mail that cannot be sent is logged for finance to follow up,
+    never raised to the person who decided (the debtor sees the decision on the portal anyway).
+    """
+
+    def notify(mail: Any) -> None:
+        from dataclasses import replace
+
+        try:
+            issued = issue(mail.debtor, now())
+            links.put_link(issued.item)
+            mailer.send_plan_decision_mail(replace(mail, link=issued.url))
+        except Exception:  # noqa: BLE001 - the plan change stands; say so in the logs and carry on
+            _log.exception("Plan decision mail not sent", extra={"creditor_id": mail.creditor.creditor_id,
+                                                                 "debtor_id": mail.debtor.debtor_id,
+                                                                 "plan_id": mail.plan.plan_id,
+                                                                 "news": mail.news.value})
+
+    return notify
+

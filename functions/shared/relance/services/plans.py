@@ -38,6 +38,53 @@ from relance.domain.plans import (
 )
 from relance.domain.policy import Channel, DunningPolicy, PolicyBook
 
+class PlanNews(StrEnum):
+    """What the debtor is told by e-mail once a decision on their plan is written."""
+
+    ACCEPTED = "plan_accepted"  # accepted at once, approved by finance, or finance's counter accepted
+    COUNTERED = "plan_countered"  # finance proposes another schedule, to accept or decline on the portal
+    REJECTED = "plan_rejected"  # with finance's message
+
+
+_NEWS = {PlanState.ACCEPTED: PlanNews.ACCEPTED, PlanState.COUNTERED: PlanNews.COUNTERED,
+         PlanState.REJECTED: PlanNews.REJECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDecisionMail:
+    """The mail telling the debtor what became of their proposal; the mailer renders it in their language."""
+
+    news: PlanNews
+    creditor: Creditor
+    debtor: Debtor
+    recipients: tuple[str, ...]
+    plan: Plan
+    message: str | None = None  # finance's words, when it rejected or countered with a message
+    link: str = ""  # a fresh personal portal link, set by the notifier
+
+    @property
+    def language(self) -> str:
+        return self.debtor.language
+
+    @property
+    def mail_id(self) -> str:
+        """The same decision mailed again carries the same reference."""
+        return f"{self.plan.plan_id}:{self.news.value}"
+
+
+# Sends the decision mail once the change is written; a failure to send is logged by the notifier, never
+# undoes the decision (the debtor sees it on the portal whatever happens to the mail).
+Notify = Callable[[PlanDecisionMail], None]
+
+
+def _tell(notify: Notify | None, context: _Context, stored: StoredPlan, message: str | None) -> None:
+    news = _NEWS.get(stored.plan.state)
+    recipients = tuple(context.debtor.reachable_emails)
+    if notify is None or news is None or not recipients:
+        return
+    notify(PlanDecisionMail(news, context.creditor, context.debtor, recipients, stored.plan, _text(message)))
+
+
 MAX_ATTEMPTS = 3  # reads and writes again when an invoice changed meanwhile (a payment, an import)
 MAX_TEXT_CHARS = 1_000
 ENGINE = "engine"
@@ -210,6 +257,7 @@ def propose_plan(
     creditor_id: str, debtor_id: str, invoice_numbers: Sequence[str] | None, terms: ScheduleTerms, reason: str,
     now: datetime, store: PlanStore, policies_for: Callable[[Creditor], PolicyBook],
     closed_for: Callable[[Creditor], Container[date]], actor: str = DEBTOR, plan_id: str | None = None,
+    notify: Notify | None = None,
 ) -> StoredPlan:
     """A new plan: accepted at once (its invoices leave the daily scan) when inside the creditor's rules,
     else put in finance's queue with every rule it breaks (its invoices stay under dunning)."""
@@ -239,6 +287,7 @@ def propose_plan(
             store.write_plan_change(change, now)
         except VersionConflict:
             continue
+        _tell(notify, context, stored, None)
         return stored
     raise VersionConflict(f"invoices of {debtor_id} kept changing while the plan was proposed")
 
@@ -247,7 +296,7 @@ def _change(
     creditor_id: str, debtor_id: str, plan_id: str, event: PlanEvent, actor: str, message: str | None,
     now: datetime, store: PlanStore, policies_for: Callable[[Creditor], PolicyBook],
     closed_for: Callable[[Creditor], Container[date]], *, expected: PlanState | tuple[PlanState, ...],
-    counter: ScheduleTerms | None = None, task: dict[str, Any] | None = None,
+    counter: ScheduleTerms | None = None, task: dict[str, Any] | None = None, notify: Notify | None = None,
 ) -> StoredPlan:
     """Read, apply `event` through the domain, write in one transaction; retried when an invoice changed."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -282,7 +331,9 @@ def _change(
                                                     invoices, queue, task), now)
         except (VersionConflict, PlanChanged):
             continue  # the next read sees who came first: PlanAlreadyDecided, or a retry on fresh invoices
-        return replace(updated, version=stored.version + 1)
+        written = replace(updated, version=stored.version + 1)
+        _tell(notify, context, written, message)
+        return written
     raise VersionConflict(f"plan {plan_id} kept changing while it was written")
 
 
@@ -290,23 +341,25 @@ def decide_plan(
     creditor_id: str, debtor_id: str, plan_id: str, decision: Decision | str, actor: str, message: str | None,
     now: datetime, store: PlanStore, policies_for: Callable[[Creditor], PolicyBook],
     closed_for: Callable[[Creditor], Container[date]], counter: ScheduleTerms | None = None,
+    notify: Notify | None = None,
 ) -> StoredPlan:
-    """Finance's decision on a proposal in its queue: approve (invoices paused), reject, or counter with `counter`."""
+    """Finance's decision on a proposal in its queue: approve (invoices paused), reject, or counter with `counter`;
+    the debtor is told by e-mail through `notify`."""
     event = {Decision.APPROVE: PlanEvent.APPROVE, Decision.REJECT: PlanEvent.REJECT,
              Decision.COUNTER: PlanEvent.COUNTER}[Decision(decision)]
     return _change(creditor_id, debtor_id, plan_id, event, actor, message, now, store, policies_for, closed_for,
-                   expected=PlanState.PROPOSED, counter=counter)
+                   expected=PlanState.PROPOSED, counter=counter, notify=notify)
 
 
 def answer_counter(
     creditor_id: str, debtor_id: str, plan_id: str, answer: CounterAnswer | str, now: datetime, store: PlanStore,
     policies_for: Callable[[Creditor], PolicyBook], closed_for: Callable[[Creditor], Container[date]],
-    message: str | None = None, actor: str = DEBTOR,
+    message: str | None = None, actor: str = DEBTOR, notify: Notify | None = None,
 ) -> StoredPlan:
     """The debtor's answer to finance's counter: accept (the counter's schedule is in force, invoices paused) or decline."""
     event = PlanEvent.ACCEPT_COUNTER if CounterAnswer(answer) is CounterAnswer.ACCEPT else PlanEvent.DECLINE_COUNTER
     return _change(creditor_id, debtor_id, plan_id, event, actor, message, now, store, policies_for, closed_for,
-                   expected=PlanState.COUNTERED)
+                   expected=PlanState.COUNTERED, notify=notify)
 
 
 def withdraw_plan(
