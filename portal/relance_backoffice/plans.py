@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.numbers import NumberFormatError, parse_decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -19,6 +20,7 @@ from relance.domain.errors import RelanceError
 from relance.domain.formatting import babel_locale
 from relance.domain.money import MINOR_DIGITS, Money
 from relance.domain.plans import PlanState, RuleBreach
+from relance.domain.risk import RiskScore, inputs_from_open_invoices, score_risk
 from relance.services.plans import (
     MAX_TEXT_CHARS,
     Decision,
@@ -193,11 +195,25 @@ def _amount(text: str, currency: str) -> Money | None:
     return Money(int(amount.scaleb(digits)), currency)
 
 
+def _risk_of(stored: StoredPlan) -> RiskScore | None:
+    """The debtor's risk today, from their open invoices (the same score as the dashboard's)."""
+    store = services().plans
+    creditor = store.get_creditor(stored.creditor_id)
+    _debtor, invoices = store.dunning_view(stored.creditor_id, stored.debtor_id)
+    if creditor is None:
+        return None
+    today = datetime.now(UTC).astimezone(ZoneInfo(creditor.timezone)).date()
+    return score_risk(inputs_from_open_invoices(invoices, today))
+
+
 def _plan_page(user: BackOfficeUser, stored: StoredPlan, form: CounterForm, status: int = 200):
+    from relance_backoffice.dashboard import band_text, reason_text
+
     debtors = services().plans.get_debtors(stored.creditor_id, [stored.debtor_id])
     debtor = debtors.get(stored.debtor_id)
     return render_template(
-        "plans/plan.html", stored=stored, plan=stored.plan,
+        "plans/plan.html", stored=stored, plan=stored.plan, risk=_risk_of(stored), band_text=band_text,
+        reason_text=reason_text,
         debtor_name=debtor.name if debtor else stored.debtor_id,
         form=form, breach_text=breach_text, state_text=state_text, event_text=event_text,
         can_decide=user.can_decide and stored.plan.state is PlanState.PROPOSED, max_text=MAX_TEXT_CHARS,

@@ -140,3 +140,13 @@ def test_every_rule_state_and_event_of_a_plan_has_words_for_finance(app, languag
                                                        "Une autre règle de la politique.")] == []
     assert [s for s, text in states.items() if text == s.value and language == "fr"] == []
     assert [e for e, text in events.items() if text == e.value] == []
+
+
+def test_the_proposal_shows_the_debtors_risk_with_its_reasons_and_links_to_their_history(client, proposal):
+    sign_in(client, FINANCE)
+
+    page = client.get(f"{plan_url(proposal)}?lang=en").get_data(as_text=True)
+
+    assert "/ 100, " in page and "risk" in page
+    assert "overdue." in page  # the overdue amount is one of the reasons
+    assert f'href="/debtors/{proposal.debtor_id}"' in page
