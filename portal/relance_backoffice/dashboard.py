@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from relance.domain.aging import AgingBucket
+from relance.domain.aging import AgingBucket, aged_balance_csv
 from relance.domain.money import Money
 from relance.domain.risk import RiskReason
 from relance.services.dashboard import build_dashboard
-from relance_portal.i18n import money_filter
+from relance_portal.i18n import current_language, money_filter
 
 from relance_backoffice.auth import READERS, BackOfficeUser, signed_in
 from relance_backoffice.services import services
@@ -34,6 +34,19 @@ def show(user: BackOfficeUser):
     return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket),
                            bucket_text=bucket_text, bar_length=bar_length, reason_text=reason_text,
                            band_text=band_text, days_text=days_text)
+
+
+@bp.get("/exports/aged-balance.csv")
+@signed_in(READERS)
+def aged_balance(user: BackOfficeUser):
+    """The aged balance by debtor as a CSV file for a spreadsheet, in the reader's language."""
+    ports = services()
+    creditor = ports.plans.get_creditor(user.creditor_id)
+    today = business_today(ZoneInfo(creditor.timezone if creditor else "Europe/Paris"))
+    language = current_language()
+    body = aged_balance_csv(ports.dashboard.open_accounts(user.creditor_id), today, language)
+    name = ("balance-agee" if language == "fr" else "aged-balance") + f"-{today.isoformat()}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def business_today(zone: ZoneInfo) -> date:

@@ -134,3 +134,31 @@ def test_the_plan_queue_count_links_to_the_queue(client, world, monkeypatch):
     page = client.get("/dashboard?lang=en").get_data(as_text=True)
 
     assert "One plan proposal awaits a decision." in page
+
+
+def test_the_aged_balance_downloads_as_a_spreadsheet_file_with_the_hand_computed_buckets(client, receivables, world):
+    world.store.put_new_invoices([invoice("d-3", "F-301", date(2025, 3, 1), date(2025, 3, 21), 42_00)],
+                                 [Debtor(C, "d-3", "=HYPERLINK(\"http://evil.example\")", emails=("x@e.example",))])
+    sign_in(client, VIEWER)
+
+    english = client.get("/exports/aged-balance.csv?lang=en")
+    french = client.get("/exports/aged-balance.csv?lang=fr")
+
+    assert english.headers["Content-Disposition"] == 'attachment; filename="aged-balance-2025-03-31.csv"'
+    rows = english.get_data().decode("utf-8-sig").splitlines()
+    assert rows[0] == "Debtor,Id,Currency,Not yet due,1-30 days,31-60 days,61-90 days,Over 90 days,Total open"
+    assert "Boulangerie Martin SARL,d-1,EUR,1000.00,379.75,250.10,0.00,0.00,1629.85" in rows
+    assert "Garage Dupont,d-2,EUR,0.00,0.00,0.00,99.99,10.01,110.00" in rows
+    assert "Garage Dupont,d-2,GBP,0.00,0.00,300.00,0.00,0.00,300.00" in rows
+    assert any(row.startswith("\"'=HYPERLINK(\"\"http://evil.example\"\")\",d-3,EUR,0.00,42.00") for row in rows)
+    assert "Total,,EUR,1000.00,421.75,250.10,99.99,10.01,1781.85" in rows
+    assert french.headers["Content-Disposition"] == 'attachment; filename="balance-agee-2025-03-31.csv"'
+    assert french.get_data().startswith("\ufeff".encode())
+    assert "Boulangerie Martin SARL;d-1;EUR;1000,00;379,75;250,10;0,00;0,00;1629,85" in \
+        french.get_data().decode("utf-8-sig").splitlines()
+
+
+def test_signed_out_the_aged_balance_redirects_to_sign_in(client):
+    response = client.get("/exports/aged-balance.csv", follow_redirects=True)
+
+    assert response.request.path == "/sign-in"

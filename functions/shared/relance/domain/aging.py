@@ -15,6 +15,8 @@ rounded half-up to 0.1 day. Example: 15 000 € owed on 31 March, sales 10 000 �
 from __future__ import annotations
 
 import calendar
+import csv
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +25,7 @@ from enum import StrEnum
 
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
+from relance.domain.parties import Debtor
 
 TENTH = Decimal("0.1")
 
@@ -166,3 +169,47 @@ def dso_trend(month_end_balances: Mapping[date, Money], sales: Mapping[date, Mon
             trend.append((month, dso_count_back(month_end_balances[month], sales, month_end(month))))
         month = _previous_month(month)
     return list(reversed(trend))
+
+
+# --- the aged balance as a CSV file for a spreadsheet --------------------------------------------
+
+_AGED_WORDS = {
+    "fr": {"debtor": "Débiteur", "debtor_id": "Identifiant", "currency": "Devise", "not_due": "À échoir",
+           "1_30": "1 à 30 jours", "31_60": "31 à 60 jours", "61_90": "61 à 90 jours",
+           "over_90": "Plus de 90 jours", "open": "Total ouvert", "total_row": "Total"},
+    "en": {"debtor": "Debtor", "debtor_id": "Id", "currency": "Currency", "not_due": "Not yet due",
+           "1_30": "1-30 days", "31_60": "31-60 days", "61_90": "61-90 days", "over_90": "Over 90 days",
+           "open": "Total open", "total_row": "Total"},
+}
+
+
+def aged_balance_csv(accounts: Iterable[tuple[Debtor, Iterable[Invoice]]], today: date, language: str) -> bytes:
+    """The aged balance: one row per debtor and currency, the buckets then the open total, and a total row
+    per currency. Excel's dialect per language (UTF-8 with a BOM; `;` and decimal commas in French), and
+    every cell through `csv_safe`, so that a debtor named `=HYPERLINK(...)` stays text.
+    """
+    from relance.domain.statement import csv_amount, csv_safe
+
+    language = language if language in _AGED_WORDS else "en"
+    words = _AGED_WORDS[language]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if language == "fr" else ",", lineterminator="\r\n")
+
+    def row(cells: Iterable[str]) -> None:
+        writer.writerow([csv_safe(cell) for cell in cells])
+
+    row([words["debtor"], words["debtor_id"], words["currency"], *(words[b.value] for b in AgingBucket),
+         words["open"]])
+    totals: dict[str, list[Aging]] = {}
+    for debtor, invoices in sorted(accounts, key=lambda account: (account[0].name.casefold(), account[0].debtor_id)):
+        for currency, aging in aging_by_currency(invoices, today).items():
+            if not aging.open_total.is_positive():
+                continue
+            totals.setdefault(currency, []).append(aging)
+            row([debtor.name, debtor.debtor_id, currency,
+                 *(csv_amount(aging.amount_in(b), language) for b in AgingBucket), csv_amount(aging.open_total, language)])
+    for currency, agings in sorted(totals.items()):
+        sums = [sum((a.amount_in(b) for a in agings), Money.zero(currency)) for b in AgingBucket]
+        row([words["total_row"], "", currency, *(csv_amount(s, language) for s in sums),
+             csv_amount(sum(sums, Money.zero(currency)), language)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
