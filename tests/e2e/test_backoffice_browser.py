@@ -6,12 +6,11 @@ debtor accepts the counter on the portal."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.numbers import format_decimal
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 from relance.adapters.wiring import closed_for, policies_for
 from relance.domain.formatting import babel_locale, format_money
 from relance.domain.money import Money
@@ -19,33 +18,12 @@ from relance.domain.plans import PlanState
 from relance.services.plans import ScheduleTerms, propose_plan
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.live_backoffice import LiveBackOffice, bo_words, live_backoffice
-from tests.e2e.live_portal import DEBTOR_NAMES, LivePortal, live_portal, today, words
+from tests.e2e.live_backoffice import bo_words
+from tests.e2e.live_portal import DEBTOR_NAMES, today, words
 
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ("fr", "en")
-BROWSER_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
-
-
-@pytest.fixture(scope="module")
-def stack_with_apps() -> Iterator[tuple[LivePortal, LiveBackOffice]]:
-    with live_portal() as portal, live_backoffice(portal) as backoffice:
-        yield portal, backoffice
-
-
-@pytest.fixture
-def page_in(browser: Browser):
-    contexts = []
-
-    def open_page(language: str) -> Page:
-        context = browser.new_context(locale=BROWSER_LOCALES[language], viewport={"width": 1024, "height": 768})
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -5,11 +5,10 @@ and each decision is checked in the stored data as well as on the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from relance.adapters.backoffice_store import BackOfficeStore
 from relance.adapters.dynamo import task_item
 from relance.adapters.dynamo_codec import to_dynamo
@@ -20,33 +19,12 @@ from relance.domain.parties import Debtor
 from relance.services.disputes import DisputeOutcome, DisputeRequest, open_dispute
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.live_backoffice import LiveBackOffice, bo_words, live_backoffice
-from tests.e2e.live_portal import CREDITOR, DEBTOR_NAMES, LivePortal, live_portal, today
+from tests.e2e.live_backoffice import LiveBackOffice, bo_words
+from tests.e2e.live_portal import CREDITOR, DEBTOR_NAMES, today
 
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ("fr", "en")
-BROWSER_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
-
-
-@pytest.fixture(scope="module")
-def stack_with_apps() -> Iterator[tuple[LivePortal, LiveBackOffice]]:
-    with live_portal() as portal, live_backoffice(portal) as backoffice:
-        yield portal, backoffice
-
-
-@pytest.fixture
-def page_in(browser: Browser):
-    contexts = []
-
-    def open_page(language: str) -> Page:
-        context = browser.new_context(locale=BROWSER_LOCALES[language], viewport={"width": 1024, "height": 768})
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page: Page, backoffice: LiveBackOffice, language: str) -> None:
