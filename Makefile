@@ -41,7 +41,7 @@ demo: $(STAMP)
 	$(BIN)/relance demo
 
 test: $(STAMP) system-packages sam node-packages
-	SAM_CLI_TELEMETRY=0 NO_MKDOCS_2_WARNING=1 $(BIN)/python -m pytest
+	SAM_CLI_TELEMETRY=0 NO_MKDOCS_2_WARNING=1 $(BIN)/python -m pytest -n auto --dist loadscope
 
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F portal/relance_portal/babel.cfg -o portal/relance_portal/translations/messages.pot portal/relance_portal
