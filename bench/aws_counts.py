@@ -22,7 +22,7 @@ class Calls:
             response = original(client, operation_name, api_params)
             calls.calls[f"{client.meta.service_model.service_name}.{operation_name}"] += 1
             if operation_name == "Query":
-                calls.items_read += response.get("Count", 0)
+                calls.items_read += response.get("ScannedCount", response.get("Count", 0))  # read (billed), filter or not
             elif operation_name == "GetItem":
                 calls.items_read += 1 if "Item" in response else 0
             elif operation_name == "BatchGetItem":

@@ -106,7 +106,14 @@ def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any
         range_comparison = kwargs.get("range_comparison", args[0] if args else None)
         range_objs = kwargs.get("range_objs", args[1] if len(args) > 1 else [])
         if range_comparison:  # DynamoDB reads only the sort-key range; moto checks the same condition again
-            candidates = [item for item in candidates if item.range_key.compare(range_comparison, range_objs)]
+            candidates = _in_range(candidates, range_comparison, range_objs)
+        limit = kwargs.get("limit", args[2] if len(args) > 2 else None)
+        start_key = kwargs.get("exclusive_start_key", args[3] if len(args) > 3 else None)
+        forward = kwargs.get("scan_index_forward", args[4] if len(args) > 4 else True)
+        if limit and not start_key and len(candidates) > limit + 1:
+            # DynamoDB reads `Limit` items in key order and stops; one more keeps moto's LastEvaluatedKey
+            candidates = _sorted_by_range(candidates)
+            candidates = candidates[:limit + 1] if forward is not False else candidates[-(limit + 1):]
     else:  # keep only the items of the index partition; moto still filters and sorts them as before
         index = next((i for i in self.all_indexes() if i.name == index_name), None)
         hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
@@ -115,11 +122,37 @@ def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any
         candidates = [item for partition in self.items.values() for item in partition.values()
                       if (value := item.attrs.get(hash_keys[0])) is not None and value == hash_key]
     everything = self.all_items
-    self.all_items = lambda: sorted(candidates, key=lambda item: (item.hash_key, item.range_key))  # type: ignore[method-assign]
+    self.all_items = lambda: _sorted_by_range(candidates)  # type: ignore[method-assign]
     try:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:
         self.all_items = everything  # type: ignore[method-assign]
+
+
+_STRING_TESTS = {
+    "EQ": lambda v, o: v == o[0], "LT": lambda v, o: v < o[0], "LE": lambda v, o: v <= o[0],
+    "GT": lambda v, o: v > o[0], "GE": lambda v, o: v >= o[0], "BETWEEN": lambda v, o: o[0] <= v <= o[1],
+    "BEGINS_WITH": lambda v, o: v.startswith(o[0]),
+}
+_STRING_TESTS.update({"=": _STRING_TESTS["EQ"], "<": _STRING_TESTS["LT"], "<=": _STRING_TESTS["LE"],
+                      ">": _STRING_TESTS["GT"], ">=": _STRING_TESTS["GE"]})
+
+
+def _in_range(items: list[Any], comparison: str, objs: list[Any]) -> list[Any]:
+    """The items whose sort key meets the condition. String keys are compared as Python strings
+    (code-point order is UTF-8 byte order, DynamoDB's), which spares moto's typed comparison per item."""
+    test = _STRING_TESTS.get(comparison)  # moto's names, as in moto.dynamodb.comparisons
+    if test is None or any(o.type != "S" for o in objs) or any(i.range_key.type != "S" for i in items):
+        return [item for item in items if item.range_key.compare(comparison, objs)]
+    operands = [o.value for o in objs]
+    return [item for item in items if test(item.range_key.value, operands)]
+
+
+def _sorted_by_range(items: list[Any]) -> list[Any]:
+    """One partition's items in sort-key order (by the raw strings when every key is a string)."""
+    if all(item.hash_key.type == "S" and item.range_key.type == "S" for item in items):
+        return sorted(items, key=lambda item: (item.hash_key.value, item.range_key.value))
+    return sorted(items, key=lambda item: (item.hash_key, item.range_key))
 
 
 _ORIGINAL_STRUCTURE = None

@@ -73,7 +73,7 @@ from relance_portal.services import current_services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 INVOICES_PER_PAGE = 25  # open invoices per page of the list: the page weighs the same for 25 or 5,000
-RECENT_INVOICES = 20  # the most recent invoices read to find the recently paid ones (one bounded Query)
+RECENT_INVOICES = 20  # the most recent invoices read to find the recently paid ones (one bounded, filtered Query)
 log = logging.getLogger("relance_portal.account")
 
 # The app refuses bodies over MAX_CONTENT_LENGTH (64 KB: the forms are tiny). The dispute form alone
@@ -132,7 +132,7 @@ def invoices():
     pages = max(1, -(-len(open_invoices) // INVOICES_PER_PAGE))
     number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     shown = open_invoices[(number - 1) * INVOICES_PER_PAGE:number * INVOICES_PER_PAGE]
-    recent = current_account_services().store.recent_invoices(ref.creditor_id, ref.debtor_id, RECENT_INVOICES)
+    recent = current_account_services().store.recently_settled(ref.creditor_id, ref.debtor_id, RECENT_INVOICES)
     _log("Debtor invoices shown")
     return render_template("account/invoices.html", **_common(page), open_invoices=shown,
                            open_count=len(open_invoices), page_number=number, page_count=pages,

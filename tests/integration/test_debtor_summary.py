@@ -71,3 +71,14 @@ def test_a_settled_invoice_never_stays_in_the_next_action_index(store):
     store.put_new_invoices([an_invoice("F-1", 100_00, paid=100_00)], [DEBTOR])
 
     assert list(store.due_invoices(CREDITOR, date(2026, 12, 31))) == []
+
+
+def test_recently_paid_are_the_settled_ones_among_the_newest_numbers_newest_first(store):
+    settled = {3, 18, 21, 24}  # F-03 is older than the 20 newest numbers: not "recent"
+    store.put_new_invoices([an_invoice(f"F-{n:02d}", 100_00, paid=100_00 if n in settled else 0)
+                            for n in range(1, 25)], [DEBTOR])
+
+    recent = store.recently_settled(CREDITOR, DEBTOR.debtor_id, among=20)
+
+    assert [i.number for i in recent] == ["F-24", "F-21", "F-18"]
+    assert all(i.is_settled() for i in recent)

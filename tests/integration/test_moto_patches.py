@@ -112,3 +112,31 @@ def test_a_sort_key_condition_still_selects_exactly_its_range(table):
     assert sks("SK BETWEEN :a AND :b", a="DEBTOR", b="INV#\uffff") == ["DEBTOR", "IN", "INV#1", "INV#2"]
     assert sks("SK < :x", x="INV#2") == ["DEBTOR", "IN", "INV#1"]
     assert sks("SK = :x", x="PLAN#1") == ["PLAN#1"]
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_a_limited_query_reads_limit_items_in_key_order_then_filters_and_pages_on(table, forward):
+    for n in range(30):
+        table.put_item(TableName="t", Item={"PK": {"S": "q"}, "SK": {"S": f"INV#{n:03d}"}, "paid": {"N": str(n % 3)}})
+    table.put_item(TableName="t", Item={"PK": {"S": "q"}, "SK": {"S": "PLAN#1"}, "paid": {"N": "0"}})
+
+    def page(start=None):
+        return table.query(TableName="t", KeyConditionExpression="PK = :p AND begins_with(SK, :i)",
+                           FilterExpression="paid = :zero", ScanIndexForward=forward, Limit=7,
+                           ExpressionAttributeValues={":p": {"S": "q"}, ":i": {"S": "INV#"}, ":zero": {"N": "0"}},
+                           **({"ExclusiveStartKey": start} if start else {}))
+
+    first = page()
+    order = list(range(30)) if forward else list(range(29, -1, -1))
+    # DynamoDB reads the first 7 keys in order, then keeps the matching ones: Limit is counted before the filter
+    assert first["ScannedCount"] == 7
+    assert [i["SK"]["S"] for i in first["Items"]] == [f"INV#{n:03d}" for n in order[:7] if n % 3 == 0]
+    assert first["LastEvaluatedKey"]["SK"]["S"] == f"INV#{order[6]:03d}"
+    seen, start = [], None
+    while True:
+        response = page(start)
+        seen += [i["SK"]["S"] for i in response["Items"]]
+        start = response.get("LastEvaluatedKey")
+        if start is None:
+            break
+    assert seen == [f"INV#{n:03d}" for n in order if n % 3 == 0]

@@ -361,19 +361,23 @@ class DynamoStore:
                     for number, entry in sorted((item.get(OPEN_INVOICES) or {}).items())]
         return debtor_from(item), invoices
 
-    def recent_invoices(self, creditor_id: str, debtor_id: str, limit: int) -> list[Invoice]:
-        """AP1c: the debtor's `limit` highest-numbered invoices, newest number first, in one bounded Query.
+    def recently_settled(self, creditor_id: str, debtor_id: str, among: int) -> list[Invoice]:
+        """AP1c: the settled invoices among the debtor's `among` highest-numbered ones, newest number
+        first, in one bounded Query.
 
         French invoice numbers run in one chronological sequence (CGI, art. 242 nonies A), so these
-        are the most recent invoices; the portal shows the settled ones among them as recently paid.
+        are the most recent invoices; the portal shows them as recently paid. The filter runs in
+        DynamoDB after the `among` items are read (they are what is billed), so the open ones, which
+        the debtor item already lists, never cross the wire.
         """
         response = self._client.query(
             TableName=self.table_name,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :inv)",
+            FilterExpression="paid_minor >= total_minor",
             ExpressionAttributeValues={":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
                                        ":inv": {"S": keys.invoice_sk("")}},
             ScanIndexForward=False,
-            Limit=limit,
+            Limit=among,
         )
         return [invoice_from(_from_dynamo(item)) for item in response.get("Items", [])]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
+from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.numbers import format_currency
 
@@ -18,11 +20,17 @@ def babel_locale(language: str) -> str:
     return _LOCALES.get(language, language if "_" in language else "fr_FR")
 
 
+@cache
+def _locale(language: str) -> Locale:
+    """Babel's locale object, parsed once per language (a page formats dozens of amounts and dates)."""
+    return Locale.parse(babel_locale(language))
+
+
 def format_money(amount: Money, language: str) -> str:
     """`12 345,67 €` in French, `€12,345.67` in English."""
-    return format_currency(amount.to_decimal(), amount.currency, locale=babel_locale(language))
+    return format_currency(amount.to_decimal(), amount.currency, locale=_locale(language))
 
 
 def format_day(day: date, language: str, style: str = "medium") -> str:
     """A date as the reader writes it: `23 nov. 2026` / `23 Nov 2026`."""
-    return _format_date(day, format=style, locale=babel_locale(language))
+    return _format_date(day, format=style, locale=_locale(language))
