@@ -161,6 +161,12 @@ _ORIGINAL_STRUCTURE = None
 def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
     if not (shape.name == "AttributeValue" and type(value) is dict and all(name in shape.members for name in value)):
         return _ORIGINAL_STRUCTURE(self, serialized, value, shape, key)
+    if len(value) == 1 and type(scalar := value.get("S", value.get("N"))) is str:
+        # a string or number is already in wire form, {"S": "..."}: what moto's member serializer builds
+        if not key:
+            serialized.update(value)
+            return None
+        return self._default_serialize(serialized, dict(value), shape, key)
     wrapper = self.MAP_TYPE() if key else serialized
     for member_key in value:  # moto's own member serializer, for the members the value has
         member_shape = shape.members[member_key]

@@ -74,3 +74,24 @@ def test_totals_by_currency_keep_every_minor_unit(values):
         expected = sum(m for m, c in values if c == currency)
         assert sums.get(currency, Money.zero(currency)).minor == expected
         assert type(sums.get(currency, Money.zero(currency)).minor) is int
+
+
+def test_an_invoice_paid_in_another_currency_is_refused_when_built():
+    from datetime import date
+
+    from relance.domain.errors import CurrencyMismatch
+    from relance.domain.invoices import Invoice
+
+    with pytest.raises(CurrencyMismatch, match="FA-1 is in EUR but paid in GBP"):
+        Invoice("c", "d", "FA-1", date(2026, 1, 1), date(2026, 2, 1), Money(100_00, "EUR"), Money(0, "GBP"))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["EUR", "GBP", "JPY"]), st.integers(-10**12, 10**12)), max_size=30))
+def test_totals_by_currency_add_each_currency_exactly(amounts):
+    from relance.domain.money import totals_by_currency
+
+    sums = totals_by_currency([Money(minor, currency) for currency, minor in amounts])
+
+    assert list(sums) == sorted({currency for currency, _ in amounts})
+    for currency, total in sums.items():
+        assert total == Money(sum(minor for c, minor in amounts if c == currency), currency)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
+from relance.domain.errors import CurrencyMismatch
 from relance.domain.money import Money
 
 
@@ -34,6 +35,11 @@ class Invoice:
     in_plan: bool = False  # covered by an active installment plan
     version: int = 0  # optimistic lock for concurrent writers
 
+    def __post_init__(self) -> None:
+        if self.paid.currency != self.total.currency:
+            raise CurrencyMismatch(f"invoice {self.number} is in {self.total.currency} but paid in "
+                                   f"{self.paid.currency}", left=self.total.currency, right=self.paid.currency)
+
     @property
     def currency(self) -> str:
         return self.total.currency
@@ -44,7 +50,7 @@ class Invoice:
         return self.total - self.paid
 
     def is_settled(self) -> bool:
-        return not self.balance.is_positive()
+        return self.paid.minor >= self.total.minor  # one currency, checked at construction
 
     def is_overdue(self, today: date) -> bool:
         """Owed and past its due date (the first late day is the day after the due date)."""

@@ -121,7 +121,7 @@ def total(amounts: list[Money] | tuple[Money, ...], currency: str) -> Money:
 
 def totals_by_currency(amounts: list[Money]) -> dict[str, Money]:
     """Sums per currency, for balances that mix EUR and GBP invoices."""
-    sums: dict[str, Money] = {}
+    minors: dict[str, int] = {}
     for amount in amounts:
-        sums[amount.currency] = sums.get(amount.currency, Money.zero(amount.currency)) + amount
-    return dict(sorted(sums.items()))
+        minors[amount.currency] = minors.get(amount.currency, 0) + amount.minor
+    return {currency: Money(minor, currency) for currency, minor in sorted(minors.items())}
