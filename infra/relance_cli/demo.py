@@ -103,7 +103,8 @@ def run(port: int = 8000, moto_port: int = 5000, as_of: str | None = None, backo
         _relance("stack", "provision", "--endpoint-url", endpoint, "--portal-url", f"http://127.0.0.1:{port}")
         _relance("creditor", "add", DEMO_CREDITOR, "--name", "Atelier Démo Relance SAS", "--siren", "000000018",
                  "--email", "compta@atelier-demo.example.fr", "--phone", "01 99 00 00 00",
-                 "--address", "1 rue de l'Exemple, 75001 Paris")
+                 "--address", "1 rue de l'Exemple, 75001 Paris",
+                 "--finance-email", "finance@atelier-demo.example.fr")  # the daily alerts digest
         day = date.fromisoformat(as_of) if as_of else _last_business_day(date.today())
         with tempfile.TemporaryDirectory() as folder:
             export = Path(folder, "invoices_fr_excel_shifted.csv")

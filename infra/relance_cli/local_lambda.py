@@ -81,9 +81,19 @@ def invoke(logical_id: str, event: dict[str, Any]) -> Any:
     handlers = logging.getLogger(module_logger.name).handlers if module_logger is not None else []
     for log_handler in handlers:
         if isinstance(log_handler, logging.StreamHandler):
-            log_handler.setStream(sink)
+            with _locked(log_handler):  # not setStream(): it flushes the old stream, which may be closed by now
+                log_handler.stream = sink
     with contextlib.redirect_stdout(sink):
         return handler(event, LocalContext(function_name=logical_id))
+
+
+@contextlib.contextmanager
+def _locked(log_handler: logging.Handler):
+    log_handler.acquire()
+    try:
+        yield
+    finally:
+        log_handler.release()
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -108,11 +118,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
 
 def run_local_day(queue_url: str, business_date: str | None) -> tuple[dict[str, Any], DrainReport]:
     """One day on the local stack, in the schedules' order: installment plans' work (08:30), then the
-    scan (09:00) and its queue drained by the worker."""
+    scan (09:00) and its queue drained by the worker, the stream's debtor changes (risk, alerts), the
+    alerts digest (09:30), and the audit chain last (it chains the risk band changes too)."""
     day = {"business_date": business_date} if business_date else {}
     invoke("InstallmentsFunction", day)
     scan = invoke("DailyScanFunction", day)
     drained = drain(queue_url, "SendRemindersFunction")
+    drain_debtor_watch()
+    invoke("AlertsDigestFunction", day)
     drain_audit_chain()
     return scan, drained
 
@@ -202,18 +215,20 @@ def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
             "eventSource": "aws:dynamodb", "awsRegion": region, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
 
 
-def drain_stream(stream_arn: str, logical_id: str, batch_size: int = 100) -> DrainReport:
+def drain_stream(stream_arn: str, logical_id: str, batch_size: int = 100, checkpoint: str | None = None) -> DrainReport:
     """Hand the stream's new records to the function, filtered as its template declares, batch by batch.
 
     Like the event source mapping: a record the function reports failed is where the next drain
     starts again (records after it in the batch are handed over again too, so the function must be
-    idempotent); records the filters drop are never seen by the function.
+    idempotent); records the filters drop are never seen by the function. Each event source mapping
+    keeps its own place in the stream: `checkpoint` names it (the stream ARN by default).
     """
+    checkpoint = checkpoint or stream_arn
     streams = _streams_client()
     region = stream_arn.split(":")[3]
     filters = stream_filters(logical_id)
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    position = _STREAM_POSITIONS.get(stream_arn)
+    position = _STREAM_POSITIONS.get(checkpoint)
     iterator = streams.get_shard_iterator(
         StreamArn=stream_arn, ShardId=shard,
         **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position} if position
@@ -236,10 +251,10 @@ def drain_stream(stream_arn: str, logical_id: str, batch_size: int = 100) -> Dra
                 report.failures += len(failed)
                 first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
                 if first:
-                    _STREAM_POSITIONS[stream_arn] = batch[first - 1]["dynamodb"]["SequenceNumber"]
+                    _STREAM_POSITIONS[checkpoint] = batch[first - 1]["dynamodb"]["SequenceNumber"]
                 return report
-            _STREAM_POSITIONS[stream_arn] = batch[-1]["dynamodb"]["SequenceNumber"]
-        _STREAM_POSITIONS[stream_arn] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+            _STREAM_POSITIONS[checkpoint] = batch[-1]["dynamodb"]["SequenceNumber"]
+        _STREAM_POSITIONS[checkpoint] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
 
 
 def drain_audit_chain() -> DrainReport:
@@ -248,3 +263,22 @@ def drain_audit_chain() -> DrainReport:
 
     arn = table_stream_arn(load_settings().table_name)
     return drain_stream(arn, "AuditChainFunction") if arn else DrainReport()
+
+
+def drain_debtor_watch() -> DrainReport:
+    """Rescore the debtors whose items changed and raise their alerts (DebtorWatchFunction, seconds after on AWS).
+
+    Drained until quiet: the function's own risk writes come back once as records and write nothing.
+    """
+    from relance.adapters.settings import load_settings
+
+    arn = table_stream_arn(load_settings().table_name)
+    total = DrainReport()
+    while arn:
+        report = drain_stream(arn, "DebtorWatchFunction", checkpoint=f"{arn}#DebtorWatchFunction")
+        total.batches += report.batches
+        total.messages += report.messages
+        total.failures += report.failures
+        if not report.messages or report.failures:
+            break
+    return total

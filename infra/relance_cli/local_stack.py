@@ -207,7 +207,8 @@ def _local_stripe_keys() -> str:
 LOCAL_SECRET_VALUES = {"StripeSecret": _local_stripe_keys}
 # Local-only settings added to a function's environment (never in template.yaml, so never deployed).
 LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1"},
-                     "InstallmentsFunction": {"RELANCE_STRIPE_STAND_IN": "1"}}
+                     "InstallmentsFunction": {"RELANCE_STRIPE_STAND_IN": "1"},
+                     "AlertsDigestFunction": {"RELANCE_BACKOFFICE_URL": "http://127.0.0.1:8001"}}
 
 
 def _create_secret(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import audit, backoffice, late_fees, plans, policy, static, users
+from relance_cli import audit, backoffice, evidence, late_fees, plans, policy, static, users
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -75,7 +75,7 @@ def cmd_creditor_add(args: argparse.Namespace) -> int:
     creditor = Creditor(
         creditor_id=args.creditor_id, legal_name=args.name, siren=args.siren, timezone=args.timezone,
         country=args.country, language=args.language, contact_email=args.email, contact_phone=args.phone,
-        address=args.address,
+        address=args.address, finance_emails=tuple(args.finance_email or ()), vat_id=args.vat_id,
     )
     _store().put_creditor(creditor)
     print(f"Creditor {creditor.creditor_id} saved ({creditor.legal_name}, {creditor.country}, {creditor.timezone}).")
@@ -90,16 +90,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {path}")
     show_progress = sys.stderr.isatty() and not args.json
     with path.open("rb") as stream:
-        if args.dry_run:
-            report = imports.check_file(stream, progress=_progress_printer(show_progress))
+        if args.dry_run:  # an e-invoice's seller is not checked: that needs the creditor, hence AWS
+            report = imports.check_file(stream, progress=_progress_printer(show_progress), name=path.name)
         else:
             if not args.creditor:
                 raise CommandError("--creditor is required to import (it is optional only with --dry-run)")
+            from relance.adapters.originals import S3OriginalPdfs
+            from relance.adapters.s3 import S3Documents
+            from relance.adapters.settings import load_settings
             from relance.adapters.wiring import closed_for, policies_for
 
             _connect(args)
+            bucket = os.environ.get("RELANCE_DOCUMENTS_BUCKET")
+            originals = S3OriginalPdfs(load_settings().table_name, S3Documents(bucket)) if bucket else None
             report = imports.import_file(
-                stream, args.creditor, _store(), closed_for, policies_for, progress=_progress_printer(show_progress)
+                stream, args.creditor, _store(), closed_for, policies_for, progress=_progress_printer(show_progress),
+                name=path.name, originals=originals,
             )
     if show_progress:
         print(file=sys.stderr)
@@ -114,9 +120,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         for currency, minor in result["open"].items():
             print(f"  open: {Money(minor, currency)}")
         for error in result["errors"]:
-            print(f"  line {error['line']}, {error['field']}: {error['message']}")
+            where = f"line {error['line']}, {error['field']}" if error["line"] else error["field"]
+            print(f"  {error['file'] + ': ' if 'file' in error else ''}{where}: {error['message']}")
         for skipped in result["skipped"]:
-            print(f"  line {skipped['line']}: skipped ({skipped['reason']})")
+            if "file" in skipped:
+                print(f"  {skipped['file']}: skipped ({skipped['detail'] or skipped['reason']})")
+            else:
+                print(f"  line {skipped['line']}: skipped ({skipped['reason']})")
     return 0
 
 
@@ -335,15 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("creditor_id")
     add.add_argument("--name", required=True, help="legal name")
     add.add_argument("--siren")
+    add.add_argument("--vat-id", help="intra-community VAT number (e-invoices name their seller by it or the SIREN)")
     add.add_argument("--timezone", default="Europe/Paris")
     add.add_argument("--country", default="FR", help="ISO 3166 code: public holidays come from it")
     add.add_argument("--language", default="fr", choices=["fr", "en"])
     add.add_argument("--email", help="where debtors' replies go")
+    add.add_argument("--finance-email", action="append", metavar="ADDRESS",
+                     help="who receives the daily alerts digest (repeat for several; none: no digest)")
     add.add_argument("--phone")
     add.add_argument("--address")
     add.set_defaults(handler=cmd_creditor_add)
 
-    importer = commands.add_parser("import", help="import an accounting export (CSV)")
+    importer = commands.add_parser(
+        "import", help="import invoices: an accounting export (CSV), Factur-X PDF, CII or UBL XML, or a ZIP of them")
     importer.add_argument("file")
     importer.add_argument("--creditor", help="creditor id (not needed with --dry-run)")
     importer.add_argument("--dry-run", action="store_true", help="parse and validate only; no AWS call")
@@ -409,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(commands, connect=_connect)
     backoffice.register(commands, connect=_connect)
     audit.register(commands, connect=_connect)
+    evidence.register(commands, connect=_connect)
     return parser
 
 

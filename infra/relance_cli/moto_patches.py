@@ -161,7 +161,7 @@ _ORIGINAL_STRUCTURE = None
 def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
     if not (shape.name == "AttributeValue" and type(value) is dict and all(name in shape.members for name in value)):
         return _ORIGINAL_STRUCTURE(self, serialized, value, shape, key)
-    if len(value) == 1 and type(scalar := value.get("S", value.get("N"))) is str:
+    if len(value) == 1 and type(value.get("S", value.get("N"))) is str:
         # a string or number is already in wire form, {"S": "..."}: what moto's member serializer builds
         if not key:
             serialized.update(value)

@@ -32,7 +32,7 @@ from relance_portal.i18n import (
 from relance_portal.security import add_security_headers
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound
 
-from relance_backoffice import auth, calls, dashboard, debtors, disputes, plans
+from relance_backoffice import auth, bounces, calls, dashboard, debtors, disputes, evidence, exports, plans
 from relance_backoffice.services import BackOfficeServices
 
 __all__ = ["BackOfficeServices", "create_app"]
@@ -99,7 +99,10 @@ def create_app(config: Mapping[str, Any] | None = None, services: BackOfficeServ
     app.register_blueprint(plans.bp)  # /plans and /plans/<creditor>/<debtor>/<plan>[/approve|reject|counter]
     app.register_blueprint(disputes.bp)  # /disputes and /disputes/<debtor>/<number>/[attachment|accept|reject]
     app.register_blueprint(calls.bp)  # /calls and /calls/<task>/outcome
-    app.register_blueprint(debtors.bp)  # /debtors?q= and /debtors/<debtor>[/pause|resume|revoke-links]
+    app.register_blueprint(debtors.bp)  # /debtors?q= and /debtors/<debtor>[/pause|resume|revoke-links|payments|...]
+    app.register_blueprint(bounces.bp)  # /bounces
+    app.register_blueprint(exports.bp)  # /exports/collections.csv
+    app.register_blueprint(evidence.bp)  # /debtors/<debtor>/evidence.zip
     app.add_url_rule("/", "home", auth.home)
     _register_error_pages(app)
     app.after_request(add_security_headers)

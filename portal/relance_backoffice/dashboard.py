@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from relance.domain.aging import AgingBucket, aged_balance_csv
 from relance.domain.money import Money
 from relance.domain.risk import RiskReason
+from relance.domain.alerts import Alert, AlertKind
+from relance.services.alerts import todays_alerts
 from relance.services.dashboard import build_dashboard
 from relance_portal.i18n import current_language, money_filter
 
@@ -30,10 +32,12 @@ def show(user: BackOfficeUser):
     ports = services()
     creditor = ports.plans.get_creditor(user.creditor_id)
     zone = ZoneInfo(creditor.timezone if creditor else "Europe/Paris")
-    board = build_dashboard(user.creditor_id, business_today(zone), ports.dashboard)
+    today = business_today(zone)
+    board = build_dashboard(user.creditor_id, today, ports.dashboard)
+    alerts = todays_alerts(user.creditor_id, today, ports.dashboard)
     return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket),
                            bucket_text=bucket_text, bar_length=bar_length, reason_text=reason_text,
-                           band_text=band_text, days_text=days_text)
+                           band_text=band_text, days_text=days_text, alerts=alerts, alert_text=alert_text)
 
 
 @bp.get("/exports/aged-balance.csv")
@@ -97,6 +101,27 @@ def reason_text(reason: RiskReason) -> str:
     }
     message = messages.get(reason.code)
     return message() if message is not None else reason.code
+
+
+def alert_text(alert: Alert) -> str:
+    """One alert of the day, as a sentence."""
+    params = alert.params
+    amount = ""
+    if params.get("amount_minor") and params.get("currency"):
+        amount = money_filter(Money(int(params["amount_minor"]), params["currency"]))
+    messages = {
+        AlertKind.HIGH_RISK: lambda: _("Debtor %(debtor)s became high risk (score %(score)s/100).",
+                                       debtor=alert.debtor_id, score=params.get("score", "")),
+        AlertKind.PLAN_BROKEN: lambda: _("The installment plan of debtor %(debtor)s is broken.",
+                                         debtor=alert.debtor_id),
+        AlertKind.DISPUTE_WAITING: lambda: _("The dispute of invoice %(number)s has been waiting %(days)s days.",
+                                             number=params.get("number", ""), days=params.get("days", "")),
+        AlertKind.INVOICE_OVER_90: lambda: _("Invoice %(number)s (%(amount)s) is now more than 90 days late.",
+                                             number=params.get("number", ""), amount=amount),
+        AlertKind.LARGE_AMOUNT: lambda: _("Debtor %(debtor)s owes %(amount)s, above the alert threshold.",
+                                          debtor=alert.debtor_id, amount=amount),
+    }
+    return messages[alert.kind]()
 
 
 def days_text(days: object) -> str:

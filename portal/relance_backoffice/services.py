@@ -28,7 +28,10 @@ class BackOfficeServices:
     mailer: Any = None  # SesMailer: the debtor is told a dispute was rejected
     access: Any = None  # PortalAccessStore: revoking a debtor's portal links
     dashboard: DashboardReader | None = None  # DashboardStore: every debtor's open invoices, the months' sales
+    evidence: Any = None  # EvidencePorts: what a debtor's evidence bundle reads (None: not wired)
     notify_plan: Callable[[Any], None] | None = None  # mails the debtor finance's decision on their plan
+    payments: Any = None  # PaymentsStore: payments finance records outside Stripe, the collections export
+    jobs: Any = None  # SqsJobQueue: the dunning worker's queue, for "send the next step now" (None: not wired)
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> BackOfficeServices:
@@ -48,6 +51,7 @@ class BackOfficeServices:
             policies_for=policies_for,
             closed_for=closed_for,
             dashboard=DashboardStore(load_settings().table_name),
+            evidence=_evidence_ports(config),
             **_work_queue_ports(config),
         )
 
@@ -69,8 +73,39 @@ def _work_queue_ports(config: Mapping[str, Any]) -> dict[str, Any]:
     mailer = SesMailer(settings.sender_address, settings.configuration_set) if settings.sender_address else None
     access = PortalAccessStore(settings.table_name)
     notify = plan_notifier(mailer, access, link_maker(settings), utc_now) if mailer is not None else None
+    from relance.adapters.payments_store import PaymentsStore
+    from relance.adapters.sqs import SqsJobQueue
+
+    jobs = SqsJobQueue(settings.reminder_queue_url) if settings.reminder_queue_url else None
     return {"store": BackOfficeStore(settings.table_name), "documents": S3Documents(bucket) if bucket else None,
-            "mailer": mailer, "access": access, "notify_plan": notify}
+            "mailer": mailer, "access": access, "notify_plan": notify,
+            "payments": PaymentsStore(settings.table_name), "jobs": jobs}
+
+
+def _evidence_ports(config: Mapping[str, Any]) -> Any:
+    """The evidence bundle's read-only ports: the table, the audit chain, the letters' bucket, the rates."""
+    import os
+
+    from relance.adapters.audit_chain_store import DynamoAuditChain
+    from relance.adapters.backoffice_store import BackOfficeStore
+    from relance.adapters.s3 import S3Documents
+    from relance.adapters.settings import load_settings
+    from relance.adapters.rate_tables import load_rules
+    from relance.services.evidence import EvidencePorts
+
+    bucket = config.get("DOCUMENTS_BUCKET") or os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")
+    if not bucket:
+        return None
+    table = load_settings().table_name
+    kept: list[Any] = []
+
+    def law() -> Any:  # the same tables as the worker's letters (RELANCE_RATES_FILE), read once per container
+        if not kept:
+            kept.append(load_rules(os.environ.get("RELANCE_RATES_FILE") or None,
+                                   provisional=os.environ.get("RELANCE_PROVISIONAL_RATES") == "1"))
+        return kept[0]
+
+    return EvidencePorts(BackOfficeStore(table), DynamoAuditChain(table), S3Documents(bucket), law)
 
 
 def services() -> BackOfficeServices:

@@ -65,7 +65,7 @@ def test_a_file_with_three_problems_exits_2_with_one_line_each(tmp_path, capsys)
     assert captured.out.splitlines() == [
         "promise_grace: unknown key; did you mean 'promise_grace_days'? expected one of version, policy_id, "
         "name, sending_hours, promise_grace_days, max_promise_days, formal_notice_deadline_days, steps, "
-        "segments, plans",
+        "segments, plans, alerts",
         'steps[1].offset_days: expected a whole number of days, got "15j"',
         "steps[2].required: the formal_notice step must be `required: true` so that no later step jumps "
         "over it, got false",

@@ -204,7 +204,7 @@ def test_an_event_without_our_tags_is_ignored_without_error(store):
     assert audit_actions(store) == []
 
 
-def test_a_delivery_is_counted_and_changes_nothing(store):
+def test_a_delivery_receipt_is_kept_once_in_the_debtors_trail_and_changes_nothing_else(store):
     delivery = {
         "eventType": "Delivery",
         "delivery": {"timestamp": "2025-12-01T08:00:05.101Z", "processingTimeMillis": 589,
@@ -213,11 +213,18 @@ def test_a_delivery_is_counted_and_changes_nothing(store):
         "mail": _mail([ACCOUNTS, BOSS], OUR_TAGS),
     }
 
-    result = local_lambda.invoke("MailEventsFunction", sns_event(delivery))
+    first = local_lambda.invoke("MailEventsFunction", sns_event(delivery))
+    again = local_lambda.invoke("MailEventsFunction", sns_event(delivery))  # SNS delivers at least once
 
-    assert list(result["outcomes"].values()) == ["delivered"]
+    assert list(first["outcomes"].values()) == ["delivered"]
+    assert list(again["outcomes"].values()) == ["already_recorded"]
     assert the_debtor(store).undeliverable == ()
-    assert audit_actions(store) == []
+    assert audit_actions(store) == ["email_delivered"]
+    (receipt,) = [e for e in store.audit_of(CREDITOR, DEBTOR) if e["action"] == "email_delivered"]
+    assert receipt["message_id"] == delivery["mail"]["messageId"]
+    assert receipt["recipients"] == [ACCOUNTS, BOSS]
+    assert receipt["delivered_at"] == "2025-12-01T08:00:05.101000+00:00"
+    assert receipt["smtp_response"] == "250 2.0.0 OK"
 
 
 def test_a_message_that_is_not_an_ses_event_fails_so_lambda_retries_then_dead_letters_it(store):

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -355,3 +355,19 @@ def test_a_dunning_step_written_meanwhile_is_read_again_and_the_payment_still_ap
     book = invoices(store)
     assert book["F-1"].is_settled() and book["F-1"].last_step == "reminder_2"  # both writes kept
     assert audit_actions(store) == ["payment_received"]
+
+
+def test_a_payment_is_one_line_of_the_collections_export_however_often_it_is_reported(store, webhook_secret):
+    shares = (("F-1", 100_00),)
+    processing = session_event("evt_c1", "checkout.session.completed", "unpaid", 100_00, shares, "sepa_debit")
+    succeeded = session_event("evt_c2", "checkout.session.async_payment_succeeded", "paid", 100_00, shares,
+                              "sepa_debit")
+    intent = intent_event("evt_c3", 100_00, shares)
+
+    for event in (processing, succeeded, succeeded, intent):
+        deliver(event, webhook_secret)
+
+    lines = store.collections_between(CREDITOR.creditor_id, date.today() - timedelta(days=2),
+                                      date.today() + timedelta(days=2))
+    assert [(c.payment_id, c.method, c.amount.minor) for c in lines] == [(PI, "sepa_debit", 100_00)]
+    assert [(a.invoice_number, a.amount.minor) for a in lines[0].allocations] == [("F-1", 100_00)]

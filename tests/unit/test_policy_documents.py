@@ -420,7 +420,7 @@ def test_an_unknown_key_suggests_the_closest_one():
             "promise_grace",
             "unknown key; did you mean 'promise_grace_days'? expected one of version, policy_id, "
             "name, sending_hours, promise_grace_days, max_promise_days, formal_notice_deadline_days, "
-            "steps, segments, plans",
+            "steps, segments, plans, alerts",
         ),
     ]
 

@@ -1,4 +1,5 @@
-"""What the finance back office writes beyond the portal's store: dispute resolutions and dunning pauses.
+"""What the finance back office writes beyond the portal's store: dispute resolutions, dunning pauses,
+write-offs and contact edits.
 
 Each write is one TransactWriteItems holding the change, its audit event and the invoices it moves.
 """
@@ -9,10 +10,12 @@ from datetime import date, datetime
 from typing import Any
 
 from relance.adapters import keys
-from relance.adapters.dynamo import VersionConflict
+from relance.adapters.dynamo import VersionConflict, audit_item, email_index_items
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.portal_store import PortalStore
 from relance.domain.invoices import Invoice
+from relance.domain.money import Money
+from relance.domain.parties import Debtor
 from relance.services.disputes import DisputeNotOpen
 from relance.services.pauses import NotPaused
 
@@ -86,6 +89,61 @@ class BackOfficeStore(PortalStore):
             if until is None and reasons and reasons[0] == "ConditionalCheckFailed":
                 raise NotPaused(f"dunning of {debtor_id!r} is not paused", debtor_id=debtor_id) from exc
             raise VersionConflict(debtor_id) from exc
+
+    def write_off(self, invoice: Invoice, amount: Money, reason: str, audit: dict[str, Any], now: datetime) -> None:
+        """The invoice settled by the write-off (only if unchanged since read, with the debtor's summary), the
+        write-off record (apart from payments: never counted as collected) and the audit event."""
+        record = {**keys.write_off_key(invoice.creditor_id, invoice.debtor_id, invoice.number),
+                  "entity": "write_off", "creditor_id": invoice.creditor_id, "debtor_id": invoice.debtor_id,
+                  "number": invoice.number, "currency": amount.currency, "amount_minor": amount.minor,
+                  "reason": reason, "written_off_at": now.isoformat(), "written_off_by": audit["actor"]}
+        actions = [*self.invoice_write_actions([invoice]),
+                   {"Put": {"TableName": self.table_name, "Item": _to_dynamo(record)}},
+                   self._audit_put(invoice.creditor_id, invoice.debtor_id, audit, now)]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise VersionConflict(invoice.number) from exc
+
+    def write_contacts(self, before: Debtor, after: Debtor, audit: dict[str, Any], now: datetime) -> None:
+        """The debtor's e-mails, phone, postal address and undeliverable list, only if the e-mails and the
+        undeliverable list are still as read (a bounce recorded meanwhile is not lost), with the audit event
+        and the e-mail index entries of the new addresses (PA5)."""
+        values: dict[str, Any] = {":emails": list(after.emails), ":phone": after.phone or "",
+                                  ":address": after.address or "", ":undeliverable": list(after.undeliverable)}
+        unchanged = ["attribute_exists(PK)"]
+        for name, was in (("emails", before.emails), ("undeliverable", before.undeliverable)):
+            if was:
+                values[f":old_{name}"] = list(was)
+                unchanged.append(f"{name} = :old_{name}")
+            else:
+                values[":zero"] = 0
+                unchanged.append(f"(attribute_not_exists({name}) OR size({name}) = :zero)")
+        update = {
+            "TableName": self.table_name,
+            "Key": _to_dynamo(keys.debtor_key(after.creditor_id, after.debtor_id)),
+            "UpdateExpression": "SET emails = :emails, phone = :phone, address = :address, "
+                                "undeliverable = :undeliverable",
+            "ConditionExpression": " AND ".join(unchanged),
+            "ExpressionAttributeValues": _to_dynamo(values),
+        }
+        actions: list[dict[str, Any]] = [{"Update": update},
+                                         self._audit_put(after.creditor_id, after.debtor_id, audit, now)]
+        actions.extend({"Put": {"TableName": self.table_name, "Item": _to_dynamo(item)}}
+                       for item in email_index_items(after))
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise VersionConflict(after.debtor_id) from exc
+
+    def contact_on(self, creditor_id: str, debtor_id: str, day: date) -> dict[str, Any] | None:
+        """The debtor's contact of `day` (pending or sent), if the worker claimed one."""
+        return self._get({"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.contact_sk(day)})
+
+    def record_audit(self, creditor_id: str, debtor_id: str, audit: dict[str, Any], now: datetime) -> None:
+        """An audit event on its own (a request whose effect is recorded by whoever carries it out)."""
+        self._client.put_item(TableName=self.table_name,
+                              Item=_to_dynamo(audit_item(creditor_id, debtor_id, audit, now)))
 
     def disputes_of_creditor(self, creditor_id: str) -> list[dict[str, Any]]:
         """AP6 then the disputes: finance's open dispute tasks, each with its dispute record (one read each)."""

@@ -5,6 +5,7 @@
   summary (AP1b): about two reads per debtor, never a Scan.
 - AP13, credit sales of a month: `PK = CRED#<c>#SALES#<yyyy-mm>`, one line per invoice issued then,
   written with the invoice at import.
+- AL1, the day's alerts: `PK = CRED#<c>#ALERTS AND begins_with(SK, "<day>#")`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import date
 from typing import Any
 
 from relance.adapters import keys
+from relance.adapters.alerts_store import alert_from
 from relance.adapters.dynamo import OPEN_INVOICES, debtor_from, invoice_from_summary
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.plans_store import PlansStore
 from relance.domain.aging import months_between
+from relance.domain.alerts import Alert
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Debtor
@@ -35,6 +38,13 @@ class DashboardStore(PlansStore):
         """Every debtor of the creditor with their open invoices, from the debtor items' summaries."""
         items = self._batch_get([keys.debtor_key(creditor_id, d) for d in self.debtor_ids(creditor_id)])
         return [(debtor_from(item), _open_invoices(item)) for item in sorted(items, key=lambda i: i["debtor_id"])]
+
+    def alerts_of_day(self, creditor_id: str, day: date) -> list[tuple[Alert, str]]:
+        """AL1: the creditor's alerts of `day`, each with the instant it was raised."""
+        found = self._query(KeyConditionExpression="PK = :pk AND begins_with(SK, :day)",
+                            ExpressionAttributeValues=_to_dynamo({":pk": keys.alerts_pk(creditor_id),
+                                                                  ":day": f"{day.isoformat()}#"}))
+        return [(alert_from(item), str(item.get("raised_at", ""))) for item in found]
 
     def sales_between(self, creditor_id: str, first_month: date, last_month: date) -> list[tuple[date, Money]]:
         """AP13: (issue date, total) of every invoice issued from `first_month` to `last_month`."""

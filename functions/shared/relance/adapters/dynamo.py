@@ -50,6 +50,8 @@ def creditor_item(creditor: Creditor) -> dict[str, Any]:
         "contact_email": creditor.contact_email,
         "contact_phone": creditor.contact_phone,
         "address": creditor.address,
+        "finance_emails": list(creditor.finance_emails) or None,  # the alerts digest's recipients
+        "vat_id": creditor.vat_id,
     }
 
 
@@ -66,6 +68,8 @@ def creditor_from(item: dict[str, Any]) -> Creditor:
         contact_email=item.get("contact_email"),
         contact_phone=item.get("contact_phone"),
         address=item.get("address"),
+        finance_emails=tuple(item.get("finance_emails") or ()),
+        vat_id=item.get("vat_id"),
     )
 
 
@@ -102,7 +106,7 @@ def debtor_from(item: dict[str, Any]) -> Debtor:
         phone=item.get("phone") or None,
         language=item.get("language", "fr"),
         link_version=int(item.get("link_version", 1)),
-        address=item.get("address"),
+        address=item.get("address") or None,
         undeliverable=tuple(item.get("undeliverable") or ()),
         risk_band=item.get("risk_band"),
         dunning_paused_until=_day(item.get("dunning_paused_until")),
@@ -419,6 +423,26 @@ class DynamoStore:
                             {":none": [], ":one": [address], ":address": address}),
                     }
                 },
+                self._audit_put(creditor_id, debtor_id, audit, now),
+            ])
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def record_delivery(self, creditor_id: str, debtor_id: str, ses_message_id: str, audit: dict[str, Any],
+                        now: datetime) -> bool:
+        """Keep SES's delivery receipt of a mail with its audit event; False if this receipt is already kept.
+
+        The receipt's own item is put only if absent, in the transaction with the audit event, so SNS
+        delivering the same event twice leaves one event in the trail.
+        """
+        pk = keys.debtor_pk(creditor_id, debtor_id)
+        receipt = {"PK": pk, "SK": keys.delivery_sk(ses_message_id), "entity": "mail_delivery",
+                   "message_id": ses_message_id, "delivered_at": audit.get("delivered_at"), "recorded_at": now.isoformat()}
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": _to_dynamo(receipt),
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
                 self._audit_put(creditor_id, debtor_id, audit, now),
             ])
         except self._client.exceptions.TransactionCanceledException:

@@ -58,6 +58,11 @@ def audit_sk(at: datetime, event_id: str) -> str:
     return f"AUDIT#{at.isoformat(timespec='microseconds')}#{event_id}"
 
 
+def delivery_sk(ses_message_id: str) -> str:
+    """SES's delivery receipt of one mail (sorts after the debtor's invoices: AP1 never reads it)."""
+    return f"MAILDELIVERY#{ses_message_id}"
+
+
 def link_mail_sk(window_start: datetime) -> str:
     """At most one "new link" mail per debtor per window: the key itself enforces it."""
     return f"LINKMAIL#{window_start.isoformat(timespec='minutes')}"
@@ -279,3 +284,80 @@ def audit_chained_sk(event_pk: str, event_sk: str) -> str:
 
 def audit_tamper_sk(stream_sequence_number: str) -> str:
     return f"TAMPER#{stream_sequence_number}"
+
+
+# --- back-office collections export (issue 8): the payments received in a month -----------------
+
+
+def collection_pk(creditor_id: str, day: date) -> str:
+    """AP14: the payments a creditor received in `day`'s month (Stripe and recorded by finance)."""
+    return f"CRED#{creditor_id}#COLLECTED#{day.strftime('%Y-%m')}"
+
+
+def collection_key(creditor_id: str, received_on: date, payment_id: str) -> dict[str, str]:
+    """One line per payment: a second delivery of the same payment rewrites it, never counts it twice."""
+    return {"PK": collection_pk(creditor_id, received_on), "SK": f"{received_on.isoformat()}#{payment_id}"}
+
+
+def write_off_key(creditor_id: str, debtor_id: str, number: str) -> dict[str, str]:
+    """An invoice's write-off, in the debtor's partition; `WRITEOFF#` sorts after `INV#`, so AP1 never reads it."""
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": f"WRITEOFF#{number}"}
+
+
+# --- finance alerts and the daily digest (issue 8, docs/architecture/access-patterns.md AL1-AL6) ----
+
+
+def alerts_pk(creditor_id: str) -> str:
+    """AL1: a creditor's alerts, sorted by day; the digest markers sort after them (`DIGEST#` > digits)."""
+    return f"CRED#{creditor_id}#ALERTS"
+
+
+def alert_key(creditor_id: str, alert_id: str) -> dict[str, str]:
+    """One alert under its stable id `<day>#<kind>#<ref>`: a second put of the same alert is refused."""
+    return {"PK": alerts_pk(creditor_id), "SK": alert_id}
+
+
+def alert_outbox_key(creditor_id: str, alert_id: str) -> dict[str, str]:
+    """AL2: an alert not yet mailed in a digest; deleted once a digest carried it."""
+    return {"PK": f"CRED#{creditor_id}#ALERTS#PENDING", "SK": alert_id}
+
+
+def digest_key(creditor_id: str, day: date) -> dict[str, str]:
+    """AL3: the marker of the digest of `day`, claimed before the mail goes out (one digest a day)."""
+    return {"PK": alerts_pk(creditor_id), "SK": f"DIGEST#{day.isoformat()}"}
+
+
+def over_90_watch_pk(creditor_id: str, day: date) -> str:
+    """AL4: the invoices that enter the > 90 days bucket on `day` (one line each, written when first seen open)."""
+    return f"CRED#{creditor_id}#OVER90#{day.isoformat()}"
+
+
+def over_90_watch_key(creditor_id: str, day: date, debtor_id: str, number: str) -> dict[str, str]:
+    return {"PK": over_90_watch_pk(creditor_id, day), "SK": f"{debtor_id}#{number}"}
+
+
+# --- imports: original Factur-X PDFs and S3 drops (issue 9, docs/architecture/access-patterns.md IM1-IM2) ----
+
+ORIGINAL_PDF_SK_PREFIX = "ORIGINAL#"
+IMPORT_REPORT_SUFFIX = ".report.json"
+
+
+def original_pdf_key(creditor_id: str, debtor_id: str, number: str) -> dict[str, str]:
+    """IM1: which stored PDF is the original of invoice `number`, in the debtor's partition.
+
+    Its own item, not an attribute of the invoice: every invoice write puts the whole invoice item,
+    which would drop an attribute the import set. `ORIGINAL#` sorts after `INV#`, outside the
+    DEBTOR..INV# range the debtor's account query reads.
+    """
+    return {"PK": debtor_pk(creditor_id, debtor_id), "SK": f"{ORIGINAL_PDF_SK_PREFIX}{number}"}
+
+
+def original_pdf_object_key(creditor_id: str, debtor_id: str, sha256: str) -> str:
+    """Where an original invoice PDF is kept in the documents bucket: under the debtor's prefix, named by
+    its content, so the same PDF imported twice is one object (invoice numbers may hold a `/`)."""
+    return f"creditors/{creditor_id}/debtors/{debtor_id}/originals/{sha256}.pdf"
+
+
+def import_report_key(object_key: str) -> str:
+    """IM2: the report of an S3-dropped import file, written next to it (never itself imported)."""
+    return f"{object_key}{IMPORT_REPORT_SUFFIX}"

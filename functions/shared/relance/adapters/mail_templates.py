@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from relance.domain.formatting import SUPPORTED_LANGUAGES, format_day, format_money
 from relance.domain.money import Money
+from relance.services.alerts import AlertsDigestMail
 from relance.services.dunning import DunningMail
 from relance.services.disputes import DisputeRejectedMail
 from relance.services.installments import PlanMail
@@ -137,6 +138,23 @@ def render_plan_decision_mail(mail: PlanDecisionMail) -> RenderedMail:
         "link": mail.link,
     }
     return _render(mail.news.value, language, context)
+
+
+def render_alerts_digest(mail: AlertsDigestMail) -> RenderedMail:
+    """Finance's daily digest of alerts, each with its back-office link, in the creditor's language."""
+    language = mail.language if mail.language in SUPPORTED_LANGUAGES else "fr"
+    lines = []
+    for line in mail.lines:
+        params = dict(line.alert.params)
+        amount = ""
+        if params.get("amount_minor") and params.get("currency"):
+            amount = format_money(Money(int(params["amount_minor"]), params["currency"]), language)
+        lines.append({"kind": line.alert.kind.value, "debtor_id": line.alert.debtor_id, "url": line.url,
+                      "amount": amount, "number": params.get("number", ""), "days": params.get("days", ""),
+                      "score": params.get("score", ""), "plan_id": params.get("plan_id", "")})
+    context = {"language": language, "creditor": mail.creditor, "day": format_day(mail.day, language, "long"),
+               "count": len(lines), "lines": lines, "link": ""}
+    return _render("alerts_digest", language, context)
 
 
 def _render(name: str, language: str, context: dict) -> RenderedMail:

@@ -14,6 +14,7 @@ from relance.adapters import keys
 from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.dynamo import VersionConflict
+from relance.domain.collections import Collection
 from relance.domain.money import Money
 from relance.domain.payments import Allocation, AllocationResult, Payment, PaymentStatus
 from relance.adapters.plans_store import PlansStore, plan_item
@@ -58,6 +59,7 @@ def payment_item(payment: Payment) -> dict[str, Any]:
         "charge_id": payment.charge_id,
         "held_until": payment.held_until.isoformat() if payment.held_until else None,
         "version": payment.version,
+        "reference": payment.reference,
     }
 
 
@@ -79,7 +81,35 @@ def payment_from(item: dict[str, Any]) -> Payment:
         charge_id=item.get("charge_id"),
         held_until=date.fromisoformat(item["held_until"]) if item.get("held_until") else None,
         version=int(item.get("version", 0)),
+        reference=item.get("reference"),
     )
+
+
+def collection_item(payment: Payment, received_on: date) -> dict[str, Any]:
+    """The payment as one line of its month's collections (AP14), with what it paid on each invoice."""
+    return {
+        **keys.collection_key(payment.creditor_id, received_on, payment.payment_id),
+        "entity": "collection",
+        "creditor_id": payment.creditor_id,
+        "debtor_id": payment.debtor_id,
+        "payment_id": payment.payment_id,
+        "received_on": received_on.isoformat(),
+        "currency": payment.currency,
+        "amount_minor": payment.amount.minor,
+        "allocations": _shares(payment.allocations),
+        "credit_minor": payment.credit.minor if payment.credit is not None else None,
+        "method": payment.method,
+        "reference": payment.reference,
+    }
+
+
+def collection_from(item: dict[str, Any]) -> Collection:
+    currency = item["currency"]
+    return Collection(received_on=date.fromisoformat(item["received_on"]), debtor_id=item["debtor_id"],
+                      payment_id=item["payment_id"], amount=Money(int(item["amount_minor"]), currency),
+                      allocations=_allocations(item.get("allocations"), currency),
+                      credit=_money(item.get("credit_minor"), currency), method=item.get("method"),
+                      reference=item.get("reference"))
 
 
 def checkout_item(record: CheckoutRecord) -> dict[str, Any]:
@@ -165,6 +195,19 @@ class PaymentsStore(PlansStore):
         item = self._get(keys.checkout_key(session_id))
         return setup_checkout_from(item) if item and item.get("entity") == "setup_checkout" else None
 
+    def collections_between(self, creditor_id: str, first: date, last: date) -> list[Collection]:
+        """AP14: the payments received from `first` to `last` (included), oldest first, one Query per month."""
+        found: list[Collection] = []
+        month = first.replace(day=1)
+        while month <= last:
+            found.extend(collection_from(item) for item in self._query(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+                ExpressionAttributeValues=_to_dynamo({":pk": keys.collection_pk(creditor_id, month),
+                                                      ":first": first.isoformat(),
+                                                      ":last": f"{last.isoformat()}#\uffff"})))
+            month = (month + timedelta(days=32)).replace(day=1)
+        return found
+
     def debtor_credit(self, creditor_id: str, debtor_id: str) -> dict[str, Money]:
         """Money the debtor paid that no invoice took, per currency (only currencies with some)."""
         item = self._get(keys.credit_key(creditor_id, debtor_id)) or {}
@@ -225,6 +268,9 @@ class PaymentsStore(PlansStore):
                 "TableName": self.table_name, "Item": _to_dynamo(plan_item(write.plan)),
                 "ConditionExpression": "version = :pv",
                 "ExpressionAttributeValues": {":pv": {"N": str(write.plan.version)}}}})
+        if write.collected_on is not None and write.payment is not None and write.creditor_id and write.debtor_id:
+            actions.append({"Put": {"TableName": self.table_name,
+                                    "Item": _to_dynamo(collection_item(write.payment, write.collected_on))}})
         if write.invoices:
             actions.extend(self.invoice_write_actions(list(write.invoices)))
         try:

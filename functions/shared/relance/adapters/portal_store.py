@@ -27,7 +27,7 @@ class PortalStore(DynamoStore):
 
     def original_pdf_key(self, creditor_id: str, debtor_id: str, number: str) -> str | None:
         """The documents-bucket key of the invoice's original PDF (Factur-X, issue #9), when an import stored one."""
-        item = self._get(keys.invoice_key(creditor_id, debtor_id, number))
+        item = self._get(keys.original_pdf_key(creditor_id, debtor_id, number))  # IM1, written by adapters/originals.py
         return item.get("original_pdf_key") if item else None
 
     def open_invoices(self, creditor_id: str, debtor_id: str) -> list[Invoice]:

@@ -9,6 +9,7 @@ from typing import Any
 from relance.adapters.aws import client
 from relance.adapters.mail_templates import (
     RenderedMail,
+    render_alerts_digest,
     render_code,
     render_dispute_rejected,
     render_dunning,
@@ -16,6 +17,7 @@ from relance.adapters.mail_templates import (
     render_plan_decision_mail,
     render_plan_mail,
 )
+from relance.services.alerts import AlertsDigestMail
 from relance.services.disputes import DisputeRejectedMail
 from relance.services.dunning import DunningMail
 from relance.services.installments import PlanMail
@@ -75,6 +77,13 @@ class SesMailer:
                                 mail.recipients, mail.language)
         return self.send_raw(message, list(mail.recipients),
                              tags=mail_tags(mail.creditor.creditor_id, mail.debtor.debtor_id))
+
+    def send_alerts_digest(self, mail: AlertsDigestMail) -> str:
+        """Finance's daily digest of alerts, to the creditor's finance addresses."""
+        message = self._compose(render_alerts_digest(mail), "Relance", None, mail.recipients, mail.language)
+        message["X-Relance-Digest"] = mail.digest_id
+        return self.send_raw(message, list(mail.recipients), tags={"creditor_id": _tag_value(mail.creditor.creditor_id),
+                                                                   "mail": "alerts_digest"})
 
     def _compose(self, rendered: RenderedMail, display_name: str, reply_to: str | None,
                  recipients: tuple[str, ...], language: str) -> EmailMessage:

@@ -64,6 +64,15 @@ def mail_event_from(record: dict[str, Any]) -> MailEvent:
             complaint_type=complaint.get("complaintFeedbackType"),
             occurred_at=_instant(complaint.get("timestamp")),
         )
+    if kind is MailEventKind.DELIVERY:
+        delivery = record.get("delivery") or {}
+        recipients = delivery.get("recipients") or ()
+        return MailEvent(
+            **common,
+            recipients=tuple(str(r) for r in recipients if r),
+            smtp_response=str(delivery["smtpResponse"])[:200] if delivery.get("smtpResponse") else None,
+            occurred_at=_instant(delivery.get("timestamp") or mail.get("timestamp")),
+        )
     details = record.get(kind.value.lower()) or {}
     return MailEvent(**common, occurred_at=_instant(details.get("timestamp") or mail.get("timestamp")))
 

@@ -17,6 +17,7 @@ class Settings:
     link_secret_name: str | None
     link_secret_value: str | None  # local only; production reads Secrets Manager
     link_max_age_days: int
+    backoffice_url: str = "http://127.0.0.1:8001"  # absolute links in finance's alerts digest
 
 
 def load_settings() -> Settings:
@@ -39,6 +40,7 @@ def load_settings() -> Settings:
         link_secret_name=env.get("RELANCE_LINK_SECRET_NAME") or None,
         link_secret_value=env.get("RELANCE_LINK_SECRET") or None,
         link_max_age_days=int(env.get("RELANCE_LINK_MAX_AGE_DAYS", "30")),
+        backoffice_url=env.get("RELANCE_BACKOFFICE_URL", "http://127.0.0.1:8001"),
     )
 
 

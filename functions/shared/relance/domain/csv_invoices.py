@@ -145,14 +145,21 @@ class RowError:
     code: str
     message: str
     invoice_number: str | None
+    file: str | None = None  # the file's name when one import reads several (a ZIP, an e-invoice)
 
 
 @dataclass(frozen=True, slots=True)
 class SkippedLine:
-    """A line that is not an invoice and not a mistake: "blank_line", "totals_line" or "preamble"."""
+    """A line that is not an invoice and not a mistake: "blank_line", "totals_line" or "preamble".
+
+    A whole file can be skipped too ("credit_note"): `file` names it and
+    `detail` says why in a sentence.
+    """
 
     line: int
     reason: str
+    file: str | None = None
+    detail: str | None = None
 
 
 ParsedLine = InvoiceRow | RowError | SkippedLine

@@ -154,6 +154,42 @@ def decide(
     advancing = [(i, s) for i in held if (s := due_step(i, debtor, policy, today, closed, overdue)) is not None]
     if not advancing:
         return None
+    return _decision(debtor, held, advancing, policy, today)
+
+
+def decide_now(
+    debtor: Debtor, invoices: Sequence[Invoice], policy: DunningPolicy, today: date, closed: Container[date]
+) -> DunningDecision | None:
+    """The contact finance asked for today: the step due today or, when none is, each overdue invoice's
+    next step brought forward to today. None on a closed day, during finance's pause, or with nothing overdue.
+
+    Holds (dispute, plan, promise) and step conditions still apply, and a required step is never skipped:
+    only the very next step of each invoice can be brought forward.
+    """
+    decision = decide(debtor, invoices, policy, today, closed)
+    if decision is not None or not is_business_day(today, closed) or is_paused_by_finance(debtor, today):
+        return decision
+    held = [i for i in invoices if not i.is_settled() and not is_paused(i, policy, today)]
+    overdue = totals_by_currency([i.balance for i in held if i.is_overdue(today)])
+    advancing = [(i, s) for i in held if i.is_overdue(today)
+                 and (s := _next_step(i, debtor, policy, overdue)) is not None]
+    if not advancing:
+        return None
+    return _decision(debtor, held, advancing, policy, today)
+
+
+def _next_step(invoice: Invoice, debtor: Debtor, policy: DunningPolicy, overdue: dict[str, Money]) -> PolicyStep | None:
+    """The first step after the invoice's last one that applies to this overdue invoice (as `due_step` skips)."""
+    for step in _following(invoice, policy):
+        if step.offset_days < 0:
+            continue  # a notice before the due date makes no sense once the invoice is late
+        if _applies(step, debtor, overdue, invoice.currency):
+            return step
+    return None
+
+
+def _decision(debtor: Debtor, held: list[Invoice], advancing: list[tuple[Invoice, PolicyStep]],
+              policy: DunningPolicy, today: date) -> DunningDecision:
     step = max((s for _i, s in advancing), key=lambda s: policy.index_of(s.step_id))
     channel = step.channel
     if channel is Channel.EMAIL and not debtor.reachable_emails:

@@ -140,11 +140,16 @@ class FormalNotice:
     @property
     def legal_basis(self) -> str:
         """The articles the claim rests on, in the letter's language."""
-        kind = PartyKind.CONSUMER if self.is_consumer else PartyKind.BUSINESS
-        wording = _LEGAL_BASIS.get((self.jurisdiction, kind))
-        if wording is not None:
-            return wording.get(self.language, wording["en"])
-        return self.law or "Directive 2011/7/EU"
+        return legal_basis(self.jurisdiction, self.debtor.kind, self.language, self.law)
+
+
+def legal_basis(jurisdiction: str, debtor_kind: str, language: str, law: str = "") -> str:
+    """The articles a claim against a debtor of `debtor_kind` rests on, in `language` (as a formal notice cites them)."""
+    kind = PartyKind.CONSUMER if debtor_kind == PartyKind.CONSUMER else PartyKind.BUSINESS
+    wording = _LEGAL_BASIS.get((jurisdiction, kind))
+    if wording is not None:
+        return wording.get(language, wording["en"])
+    return law or "Directive 2011/7/EU"
 
 
 def jurisdiction_for(country: str, rulebook: Rulebook) -> str:

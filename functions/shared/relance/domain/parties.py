@@ -30,6 +30,8 @@ class Creditor:
     contact_email: str | None = None
     contact_phone: str | None = None
     address: str | None = None
+    finance_emails: tuple[str, ...] = ()  # who receives the daily alerts digest; empty: none
+    vat_id: str | None = None  # intra-community VAT number; e-invoices name their seller by it or the SIREN
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ class Payment:
     charge_id: str | None = None
     held_until: date | None = None  # dunning held on the requested invoices while the debit processes
     version: int = 0  # optimistic lock, like invoices
+    reference: str | None = None  # a payment recorded by finance: the transfer's reference, the cheque number
 
     @property
     def currency(self) -> str:

@@ -11,6 +11,7 @@ from relance.domain.parties import PartyKind
 
 if TYPE_CHECKING:  # plans.py builds on the dunning engine, which imports this module
     from relance.domain.plans import PlanPolicy
+    from relance.domain.alerts import AlertRules
 
 
 class Channel(StrEnum):
@@ -81,6 +82,7 @@ class PolicyBook:
     default: DunningPolicy
     segments: tuple[PolicySegment, ...] = ()
     plans: PlanPolicy | None = None  # installment plan rules; None = the defaults (relance.domain.plans)
+    alerts: AlertRules | None = None  # finance's alert thresholds; None = the defaults (relance.domain.alerts)
 
     def for_debtor(self, kind: PartyKind, risk_band: str | None) -> DunningPolicy:
         for segment in self.segments:

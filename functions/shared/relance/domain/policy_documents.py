@@ -70,6 +70,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
+from relance.domain.alerts import DISPUTE_WAITING_DAYS, AlertRules
 from relance.domain.errors import InvalidAmount, InvalidPolicy
 from relance.domain.money import MINOR_DIGITS, Money
 from relance.domain.parties import PartyKind
@@ -104,7 +105,8 @@ _DECIMAL = re.compile(r"\d+(\.\d+)?")
 
 _LIMITS = ("sending_hours", "promise_grace_days", "max_promise_days", "formal_notice_deadline_days")
 _LIMIT_DEFAULTS = {f.name: f.default for f in fields(DunningPolicy) if f.name in _LIMITS}
-_DOCUMENT_KEYS = ("version", "policy_id", "name", *_LIMITS, "steps", "segments", "plans")
+_DOCUMENT_KEYS = ("version", "policy_id", "name", *_LIMITS, "steps", "segments", "plans", "alerts")
+_ALERT_KEYS = ("dispute_waiting_days", "large_amount")
 _PLAN_BANDS = ("default", *RISK_BANDS)
 _PLAN_KEYS = (
     "max_duration_months",
@@ -156,6 +158,9 @@ def policy_to_document(book: PolicyBook) -> dict[str, Any]:
         document["segments"] = [_segment_document(segment) for segment in book.segments]
     if book.plans is not None:
         document["plans"] = _plans_document(book.plans)
+    if book.alerts is not None:
+        document["alerts"] = {"dispute_waiting_days": book.alerts.dispute_waiting_days,
+                              "large_amount": _amounts_document(book.alerts.large_amount_minor)}
     return document
 
 
@@ -295,9 +300,27 @@ class _Reader:
         self.unique_policy_ids(policy_id, segments)
         before_plans = len(self.problems)
         plans = self.plans(document["plans"], "plans") if "plans" in document else None
+        alerts = self.alerts(document["alerts"], "alerts") if "alerts" in document else None
         if default is None or segments is None or len(self.problems) > before_plans:
             return None
-        return PolicyBook(default, tuple(segment for _path, segment in segments), plans)
+        return PolicyBook(default, tuple(segment for _path, segment in segments), plans, alerts)
+
+    def alerts(self, value: Any, path: str) -> AlertRules | None:
+        """Finance's alert thresholds: `dispute_waiting_days` and `large_amount` per currency, both optional."""
+        if not isinstance(value, Mapping):
+            self.fail(path, f"expected a mapping of alert settings ({', '.join(_ALERT_KEYS)}), got {_shown(value)}")
+            return None
+        self.keys(value, path, _ALERT_KEYS, required=())
+        rules = AlertRules()
+        days = rules.dispute_waiting_days
+        if "dispute_waiting_days" in value:
+            days = self.whole(value["dispute_waiting_days"], _at(path, "dispute_waiting_days"), DISPUTE_WAITING_DAYS)
+        amounts = dict(rules.large_amount_minor)
+        if "large_amount" in value:
+            amounts = self.amounts(value["large_amount"], _at(path, "large_amount"))
+        if days is None or amounts is None:
+            return None
+        return AlertRules(days, amounts)
 
     def version(self, value: Any) -> None:
         if value is _MISSING:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from relance.adapters import keys
 from relance.adapters.dynamo import ContactRecord, DynamoStore, VersionConflict
 from relance.adapters.links import IssuedLink
-from relance.domain.dunning import DunningDecision, after_step, contact_id, decide, replanned
+from relance.domain.dunning import DunningDecision, after_step, contact_id, decide, decide_now, replanned
 from relance.domain.errors import RelanceError
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor
@@ -115,7 +115,7 @@ def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
         return Outcome.UNKNOWN_DEBTOR
     closed = ports.closed_for(creditor)
     policy = ports.policies_for(creditor).for_debtor(debtor.kind, debtor.risk_band)
-    decision = decide(debtor, invoices, policy, job.business_date, closed)
+    decision = (decide_now if job.early else decide)(debtor, invoices, policy, job.business_date, closed)
     if decision is None:
         _replan_stale(invoices, policy, job.business_date, store, closed)
         return Outcome.NOTHING_DUE

@@ -1,21 +1,59 @@
-"""Import invoices from an accounting export: every good row stored once, every bad row reported."""
+"""Import invoices: every good row or invoice file stored once, every bad one reported.
+
+One door for every format: an accounting export (CSV), a Factur-X / ZUGFeRD PDF, a CII or UBL 2.1
+invoice XML, or a ZIP of them. The content decides, not the file name. A CSV is reported per row;
+every other file once, by its name, so one damaged PDF in a ZIP of fifty is named and the other
+forty-nine are imported. Importing the same file again changes nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+import io
+import json
+import zipfile
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from relance.adapters.dynamo import DynamoStore, VersionConflict
+from relance.adapters.keys import import_report_key
 from relance.domain.csv_invoices import InvoiceRow, RowError, SkippedLine, read_invoices
-from relance.domain.errors import UnknownCreditor
+from relance.domain.einvoice import (
+    MAX_DOCUMENT_BYTES,
+    PROFILE_NAMES,
+    CreditNote,
+    EInvoice,
+    Rejected,
+    SellerIds,
+    creditor_seller_ids,
+    read_pdf_invoice,
+    read_xml_invoice,
+)
+from relance.domain.errors import InvalidImportFile, UnknownCreditor
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor, debtor_id_for, language_for
 from relance.domain.dunning import plan_next_action
 from relance.domain.policy import PolicyBook
 
 CHUNK_ROWS = 100  # one BatchGetItem of invoice numbers per chunk
+
+# ZIP bombs: a few hundred bytes can claim gigabytes. The declared sizes are checked before anything is
+# imported, and every entry is read through a counter that stops at its limit whatever the header said.
+MAX_ZIP_ENTRIES = 1_000
+MAX_ZIP_ENTRY_BYTES = 256 * 1024 * 1024  # a CSV export of about two million rows
+MAX_ZIP_TOTAL_BYTES = 1024 * 1024 * 1024
+SNIFF_BYTES = 1024
+
+CSV, PDF, XML, ZIP = "csv", "pdf", "xml", "zip"
+
+
+class OriginalPdfs(Protocol):
+    """Where the original PDF of an imported Factur-X invoice is kept, for the debtor portal's download."""
+
+    def keep(self, creditor_id: str, debtor_id: str, number: str, pdf: bytes) -> str:
+        """Store `pdf` as the invoice's original (once: the same bytes again change nothing); its key."""
+        ...
 
 
 @dataclass
@@ -30,39 +68,88 @@ class ImportReport:
     skipped: list[SkippedLine] = field(default_factory=list)
     debtor_ids: set[str] = field(default_factory=set)
     open_minor: dict[str, int] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)  # one entry per file read
+    lists_files: bool = False  # False for one plain CSV, whose report keeps its original shape
 
     def count_open(self, row: InvoiceRow) -> None:
         balance = row.total - row.paid
         self.open_minor[balance.currency] = self.open_minor.get(balance.currency, 0) + balance.minor
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The report; a plain CSV import gives exactly the keys it always had, other doors add `file` and `files`."""
+        result: dict[str, Any] = {
             "rows": self.rows,
             "imported": self.imported,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "errors": [
-                {"line": e.line, "field": e.field, "code": e.code, "message": e.message} for e in self.errors
-            ],
-            "skipped": [{"line": s.line, "reason": s.reason} for s in self.skipped],
+            "errors": [_error_json(e) for e in self.errors],
+            "skipped": [_skipped_json(s) for s in self.skipped],
             "debtors": len(self.debtor_ids),
             "open": dict(sorted(self.open_minor.items())),
         }
+        if self.lists_files:
+            result["files"] = self.files
+        return result
+
+
+def _error_json(error: RowError) -> dict[str, Any]:
+    entry: dict[str, Any] = {"line": error.line, "field": error.field, "code": error.code, "message": error.message}
+    if error.file is not None:
+        entry = {"file": error.file, **entry, "invoice_number": error.invoice_number}
+    return entry
+
+
+def _skipped_json(skipped: SkippedLine) -> dict[str, Any]:
+    entry: dict[str, Any] = {"line": skipped.line, "reason": skipped.reason}
+    if skipped.file is not None:
+        entry = {"file": skipped.file, **entry, "detail": skipped.detail}
+    return entry
 
 
 def _invoice_of(row: InvoiceRow, creditor_id: str, debtor_id: str) -> Invoice:
     return Invoice(creditor_id, debtor_id, row.invoice_number, row.issued_on, row.due_on, row.total, row.paid)
 
 
-def _debtor_of(row: InvoiceRow, creditor_id: str, debtor_id: str) -> Debtor:
+def _debtor_of(row: InvoiceRow, creditor_id: str, debtor_id: str, address: str | None = None) -> Debtor:
     emails = (row.email,) if row.email else ()
     language = row.language or language_for(row.company_id, row.email)
     return Debtor(creditor_id, debtor_id, row.debtor_name, company_id=row.company_id, emails=emails,
-                  phone=row.phone, language=language)
+                  phone=row.phone, language=language, address=address)
 
 
-def check_file(stream: BinaryIO, progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Parse and validate only (`--dry-run`): what an import would do, without any AWS call."""
+def check_file(stream: BinaryIO, progress: Callable[[int], None] | None = None, *, name: str | None = None,
+               seller: SellerIds | None = None) -> ImportReport:
+    """Parse and validate only (`--dry-run`): what an import would do, without any AWS call.
+
+    An e-invoice's seller is checked only when `seller` is given (the dry run may not know the creditor).
+    """
+    stream, kind = sniff(stream)
+    if kind == CSV:
+        return _check_csv(stream, progress)
+    report = ImportReport(lists_files=True)
+    for file_name, file_kind, opened in _files_of(stream, kind, name, report):
+        if file_kind == CSV:
+            try:
+                part = _check_csv(opened, None)
+            except InvalidImportFile as exc:  # this file of the ZIP, not the others
+                part = ImportReport(rows=1, errors=[RowError(0, "*", "invalid_file", str(exc), None)])
+            _merge_csv(report, part, file_name)
+        else:
+            _read_document(report, file_name, file_kind, opened, seller, lambda e, _pdf: _counted_dry(report, e))
+        if progress:
+            progress(report.rows)
+    _collapse_errors(report)
+    return report
+
+
+def _counted_dry(report: ImportReport, einvoice: EInvoice) -> str:
+    report.imported += 1
+    report.debtor_ids.add(debtor_id_for(einvoice.row.company_id, einvoice.row.debtor_name))
+    report.count_open(einvoice.row)
+    return "imported"
+
+
+def _check_csv(stream: BinaryIO, progress: Callable[[int], None] | None) -> ImportReport:
     report = ImportReport()
     lines_in_error: set[int] = set()
     for parsed in read_invoices(stream):
@@ -91,16 +178,56 @@ def import_file(
     closed_for: Callable[[Creditor], Container[date]],
     policies_for: Callable[[Creditor], PolicyBook],
     progress: Callable[[int], None] | None = None,
+    *,
+    name: str | None = None,
+    originals: OriginalPdfs | None = None,
 ) -> ImportReport:
-    """Upsert every valid row by creditor + invoice number; a later file updates amounts paid."""
+    """Upsert every valid invoice by creditor + invoice number; a later file updates amounts paid.
+
+    `stream` is a CSV export, a Factur-X PDF, a CII or UBL XML, or a ZIP of them (`name` labels a
+    single document in the report). An e-invoice of another seller is refused; the original of an
+    imported Factur-X PDF is kept through `originals`.
+    """
     creditor = store.get_creditor(creditor_id)
     if creditor is None:
         raise UnknownCreditor(f"no creditor {creditor_id!r}; create it first with `relance creditor add`",
                               creditor_id=creditor_id)
     closed = closed_for(creditor)
     policies = policies_for(creditor)
-    report = ImportReport()
+    stream, kind = sniff(stream)
+    if kind == CSV:
+        report = ImportReport()
+        _import_csv(stream, creditor_id, store, closed, policies, report, {}, progress)
+        _collapse_errors(report)
+        return report
+    report = ImportReport(lists_files=True)
     known_debtors: dict[str, Debtor] = {}
+    seller = creditor_seller_ids(creditor.siren, creditor.vat_id)
+    for file_name, file_kind, opened in _files_of(stream, kind, name, report):
+        if file_kind == CSV:
+            part = ImportReport()
+            try:
+                _import_csv(opened, creditor_id, store, closed, policies, part, known_debtors, None)
+            except InvalidImportFile as exc:  # this file of the ZIP, not the others
+                part.rows += 1
+                part.errors.append(RowError(0, "*", "invalid_file", str(exc), None))
+            _merge_csv(report, part, file_name)
+        else:
+            def store_one(einvoice: EInvoice, pdf: bytes | None, file_name: str = file_name) -> str:
+                return _store_einvoice(einvoice, pdf, file_name, creditor_id, store, closed, policies, report,
+                                       known_debtors, originals)
+
+            _read_document(report, file_name, file_kind, opened, seller, store_one)
+        if progress:
+            progress(report.rows)
+    _collapse_errors(report)
+    return report
+
+
+def _import_csv(stream: BinaryIO, creditor_id: str, store: DynamoStore, closed: Container[date],
+                policies: PolicyBook, report: ImportReport, known_debtors: dict[str, Debtor],
+                progress: Callable[[int], None] | None) -> None:
+    """The CSV path: rows read as a stream and stored by chunks."""
     chunk: list[InvoiceRow] = []
     lines_in_error: set[int] = set()
     for parsed in read_invoices(stream):
@@ -123,8 +250,6 @@ def import_file(
         _store_chunk(chunk, creditor_id, store, closed, policies, report, known_debtors)
     if progress:
         progress(report.rows)
-    _collapse_errors(report)
-    return report
 
 
 def _store_chunk(
@@ -135,7 +260,12 @@ def _store_chunk(
     policies: PolicyBook,
     report: ImportReport,
     known_debtors: dict[str, Debtor],
+    *,
+    file: str | None = None,
+    address: str | None = None,
 ) -> None:
+    """Store `rows`. With `file` (one e-invoice), the debtor's contact details on record are completed,
+    never replaced: an invoice that names no e-mail must not erase the one finance typed in."""
     owners = store.invoice_owners(creditor_id, (r.invoice_number for r in rows))
     existing = store.get_invoices(creditor_id, ((owners[n], n) for n in owners))
     wanted_debtors = {debtor_id_for(r.company_id, r.debtor_name) for r in rows} - set(known_debtors)
@@ -149,10 +279,14 @@ def _store_chunk(
         if owner is not None and owner != debtor_id:
             report.errors.append(RowError(row.line, "invoice_number", "invoice_number_other_debtor",
                                           f"invoice {row.invoice_number} is already recorded for another customer; "
-                                          "correct the number or the customer", row.invoice_number))
+                                          "correct the number or the customer", row.invoice_number, file))
             continue
-        fresh = _debtor_of(row, creditor_id, debtor_id)
+        fresh = _debtor_of(row, creditor_id, debtor_id, address)
         current = known_debtors.get(debtor_id)
+        if current is not None and file is not None:
+            emails = current.emails + tuple(e for e in fresh.emails if e.lower() not in
+                                            {known.lower() for known in current.emails})
+            fresh = replace(fresh, emails=emails, phone=current.phone)
         if current is None:
             known_debtors[debtor_id] = debtors_to_write[debtor_id] = fresh
         elif (current.name, current.emails, current.phone) != (fresh.name, fresh.emails, fresh.phone):
@@ -191,6 +325,305 @@ def _update_terms(stored: Invoice, incoming: Invoice, store: DynamoStore,
 
 
 def _collapse_errors(report: ImportReport) -> None:
-    report.errors.sort(key=lambda e: (e.line, e.field))
+    report.errors.sort(key=lambda e: (e.file or "", e.line, e.field))
 
 
+# ------------------------------------------------------------------ e-invoices and archives
+
+
+def sniff(stream: BinaryIO) -> tuple[BinaryIO, str]:
+    """The stream (unconsumed) and what its first bytes say it is: CSV, PDF, XML or ZIP."""
+    if stream.seekable():
+        start = stream.tell()
+        head = stream.read(SNIFF_BYTES)
+        stream.seek(start)
+    else:
+        head = stream.read(SNIFF_BYTES)
+        stream = io.BufferedReader(_Prefixed(head, stream))  # type: ignore[arg-type]
+    return stream, _kind_of(head)
+
+
+def _kind_of(head: bytes) -> str:
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ZIP
+    if b"%PDF-" in head:  # readers accept junk before the header, within the first kilobyte
+        return PDF
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return XML
+    return CSV
+
+
+class _Prefixed(io.RawIOBase):
+    """The bytes already read to sniff the format, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - a writable buffer
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size], self._head = self._head[:size], self._head[size:]
+            return size
+        chunk = self._rest.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def _files_of(stream: BinaryIO, kind: str, name: str | None,
+              report: ImportReport) -> Iterator[tuple[str, str, BinaryIO]]:
+    """The files to import: the document itself, or each entry of a ZIP (checked against ZIP bombs first)."""
+    if kind != ZIP:
+        yield name or f"invoice.{kind}", kind, stream
+        return
+    try:
+        archive = zipfile.ZipFile(stream)
+    except zipfile.BadZipFile as exc:
+        raise InvalidImportFile(f"the ZIP archive cannot be read ({exc}); create it again") from exc
+    with archive:
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+        names = {info.filename for info in entries}
+        if "[Content_Types].xml" in names or "mimetype" in names:
+            raise InvalidImportFile("the file is a spreadsheet workbook (.xlsx or .ods), not a ZIP of invoices; "
+                                    "save it as CSV (UTF-8) and try again")
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise InvalidImportFile(f"the ZIP holds {len(entries):,} files; at most {MAX_ZIP_ENTRIES:,} are "
+                                    "imported at once: split it")
+        declared = sum(info.file_size for info in entries)
+        if declared > MAX_ZIP_TOTAL_BYTES:
+            raise InvalidImportFile(f"the ZIP unpacks to {declared:,} bytes; at most {MAX_ZIP_TOTAL_BYTES:,} "
+                                    "are imported at once: split it")
+        for info in entries:
+            entry = info.filename
+            base = entry.rsplit("/", 1)[-1]
+            if entry.startswith("__MACOSX/") or base.startswith("."):
+                continue  # Finder's resource forks and hidden files are not invoices
+            problem = _entry_problem(info)
+            if problem is not None:
+                code, message = problem
+                report.rows += 1
+                report.errors.append(RowError(0, "*", code, message, None, entry))
+                report.files.append({"name": entry, "format": None, "outcome": "error"})
+                continue
+            with archive.open(info) as raw:
+                bounded = _Bounded(raw, MAX_ZIP_ENTRY_BYTES)
+                head = bounded.peek_head(SNIFF_BYTES)
+                entry_kind = _kind_of(head)
+                if entry_kind == ZIP:
+                    report.rows += 1
+                    report.errors.append(RowError(0, "*", "nested_archive",
+                                                  "a ZIP inside the ZIP is not opened; put its files in the "
+                                                  "outer ZIP", None, entry))
+                    report.files.append({"name": entry, "format": "zip", "outcome": "error"})
+                    continue
+                yield entry, entry_kind, io.BufferedReader(bounded)  # type: ignore[arg-type]
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> tuple[str, str] | None:
+    if info.flag_bits & 0x1:
+        return "encrypted_entry", "the file is encrypted (password-protected ZIP); create the ZIP without a password"
+    if info.file_size > MAX_ZIP_ENTRY_BYTES:
+        return "entry_too_large", (f"the file unpacks to {info.file_size:,} bytes; at most {MAX_ZIP_ENTRY_BYTES:,} "
+                                   "per file")
+    return None
+
+
+class _Bounded(io.RawIOBase):
+    """A ZIP entry read through a counter: more than `limit` bytes, whatever its header claimed, is refused."""
+
+    def __init__(self, raw: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._raw, self._limit, self._read = raw, limit, 0
+        self._head = b""
+
+    def peek_head(self, size: int) -> bytes:
+        self._head = self._raw.read(size)
+        self._read = len(self._head)
+        return self._head
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - a writable buffer
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size], self._head = self._head[:size], self._head[size:]
+            return size
+        chunk = self._raw.read(len(buffer))
+        self._read += len(chunk)
+        if self._read > self._limit:
+            raise InvalidImportFile(f"the file unpacks to more than {self._limit:,} bytes, more than its ZIP "
+                                    "header declared; the archive is damaged or hostile")
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def _merge_csv(report: ImportReport, part: ImportReport, file_name: str) -> None:
+    """Add one CSV's outcome (read from a ZIP) to the whole report, its errors naming the file."""
+    report.rows += part.rows
+    report.imported += part.imported
+    report.updated += part.updated
+    report.unchanged += part.unchanged
+    report.errors.extend(replace(e, file=file_name) for e in part.errors)
+    report.skipped.extend(replace(s, file=file_name) for s in part.skipped)
+    report.debtor_ids |= part.debtor_ids
+    for currency, minor in part.open_minor.items():
+        report.open_minor[currency] = report.open_minor.get(currency, 0) + minor
+    report.files.append({"name": file_name, "format": CSV, "rows": part.rows,
+                         "outcome": "error" if part.errors and not part.rows else "read"})
+
+
+def _read_document(report: ImportReport, file_name: str, kind: str, stream: BinaryIO, seller: SellerIds | None,
+                   store: Callable[[EInvoice, bytes | None], str]) -> None:
+    """Read one PDF or XML invoice and hand it to `store`, or report why it is refused or skipped."""
+    try:
+        content = stream.read(MAX_DOCUMENT_BYTES + 1)
+    except InvalidImportFile as exc:
+        report.rows += 1
+        report.errors.append(RowError(0, "*", "entry_too_large", str(exc), None, file_name))
+        report.files.append({"name": file_name, "format": kind, "outcome": "error"})
+        return
+    result = read_pdf_invoice(content, seller) if kind == PDF else read_xml_invoice(content, seller)
+    summary: dict[str, Any] = {"name": file_name, "format": _format_name(kind, result)}
+    if not isinstance(result, Rejected) or result.profile:
+        summary["profile"] = PROFILE_NAMES.get(result.profile or "", None)
+    if isinstance(result, CreditNote):
+        report.skipped.append(SkippedLine(0, "credit_note", file_name, result.reason))
+        report.files.append({**summary, "invoice_number": result.number, "outcome": "skipped"})
+        return
+    report.rows += 1
+    if isinstance(result, Rejected):
+        report.errors.extend(RowError(0, p.field, p.code, p.message, result.invoice_number, file_name)
+                             for p in result.problems)
+        report.files.append({**summary, "invoice_number": result.invoice_number,
+                             "outcome": "error"})
+        return
+    outcome = store(result, content if kind == PDF else None)
+    report.files.append({**summary, "invoice_number": result.row.invoice_number,
+                         "due_from": result.due_from, "outcome": outcome})
+
+
+def _format_name(kind: str, result: EInvoice | CreditNote | Rejected) -> str:
+    if kind == PDF:
+        return "factur-x"
+    return "ubl" if result.syntax == "UBL" else "cii"
+
+
+def _store_einvoice(einvoice: EInvoice, pdf: bytes | None, file_name: str, creditor_id: str, store: DynamoStore,
+                    closed: Container[date], policies: PolicyBook, report: ImportReport,
+                    known_debtors: dict[str, Debtor], originals: OriginalPdfs | None) -> str:
+    """Store one e-invoice like a CSV row, then keep its original PDF.
+
+    Returns "imported", "updated", "unchanged" or "error" (the number belongs to another debtor)."""
+    before = (report.imported, report.updated, report.unchanged)
+    _store_chunk([einvoice.row], creditor_id, store, closed, policies, report, known_debtors,
+                 file=file_name, address=einvoice.debtor_address)
+    after = (report.imported, report.updated, report.unchanged)
+    outcome = next((name for name, b, a in zip(("imported", "updated", "unchanged"), before, after, strict=True) if a > b), "error")
+    if outcome != "error" and pdf is not None and originals is not None:
+        debtor_id = debtor_id_for(einvoice.row.company_id, einvoice.row.debtor_name)
+        originals.keep(creditor_id, debtor_id, einvoice.row.invoice_number, pdf)
+    return outcome
+
+
+
+
+# ------------------------------------------------------------------ the S3 drop
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedFile:
+    """A file put under `imports/{creditor_id}/` in the imports bucket."""
+
+    key: str
+    version_id: str | None
+    creditor_id: str
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummaryMail:
+    """The short summary of a dropped file's import, for the creditor's finance addresses."""
+
+    creditor: Creditor
+    file_name: str
+    report_key: str
+    report: dict[str, Any]
+    recipients: tuple[str, ...]
+    language: str
+
+
+class DropBox(Protocol):
+    """The bucket files are dropped in; the report is written next to the file."""
+
+    def open(self, key: str, version_id: str | None) -> BinaryIO:
+        """The dropped file's bytes (seekable: a ZIP needs it)."""
+        ...
+
+    def put_report(self, key: str, body: bytes) -> None:
+        ...
+
+
+class ImportSummaryMailer(Protocol):
+    def send_import_summary(self, mail: ImportSummaryMail) -> str:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DropOutcome:
+    """What became of a dropped file: "imported" (even with per-row errors), "refused" or "unknown_creditor"."""
+
+    status: str
+    report_key: str
+    rows: int
+    errors: int
+    mailed: bool
+
+
+def import_dropped_file(
+    drop: DroppedFile,
+    store: DynamoStore,
+    closed_for: Callable[[Creditor], Container[date]],
+    policies_for: Callable[[Creditor], PolicyBook],
+    drop_box: DropBox,
+    originals: OriginalPdfs | None,
+    mailer: ImportSummaryMailer,
+) -> DropOutcome:
+    """Import a dropped file through the same door as `relance import`, write its report next to it
+    (`<key>.report.json`, the `relance import --json` shape) and mail finance a summary.
+
+    A file that cannot be read at all, or that names an unknown creditor, still gets a report saying why.
+    """
+    report_key = import_report_key(drop.key)
+    creditor = store.get_creditor(drop.creditor_id)
+    if creditor is None:
+        body = {"error": {"code": UnknownCreditor.code,
+                          "message": f"no creditor {drop.creditor_id!r}: files go under imports/<creditor id>/"}}
+        drop_box.put_report(report_key, _json_bytes(body))
+        return DropOutcome("unknown_creditor", report_key, 0, 1, False)
+    with drop_box.open(drop.key, drop.version_id) as stream:
+        try:
+            report = import_file(stream, drop.creditor_id, store, closed_for, policies_for, name=drop.name,
+                                 originals=originals).to_json()
+            status = "imported"
+        except InvalidImportFile as exc:
+            report = {"error": {"code": exc.code, "message": str(exc)}}
+            status = "refused"
+    drop_box.put_report(report_key, _json_bytes(report))
+    recipients = tuple(creditor.finance_emails)
+    if recipients:
+        mailer.send_import_summary(ImportSummaryMail(creditor, drop.name, report_key, report, recipients,
+                                                     creditor.language))
+    errors = len(report.get("errors", [])) + ("error" in report)
+    return DropOutcome(status, report_key, int(report.get("rows", 0)), errors, bool(recipients))
+
+
+def _json_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8")

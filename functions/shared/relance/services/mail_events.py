@@ -1,4 +1,5 @@
-"""What SES tells us after a reminder left: a bounce or a complaint stops mail to that address.
+"""What SES tells us after a reminder left: a bounce or a complaint stops mail to that address; a
+delivery receipt is kept in the debtor's trail (the evidence bundle shows it next to the mail).
 
 The dunning engine already turns a debtor without a reachable address into a call task
 (`Debtor.reachable_emails`); this service only records which addresses are no longer reachable.
@@ -25,9 +26,10 @@ class MailEventKind(StrEnum):
 class MailEventOutcome(StrEnum):
     BOUNCED = "bounced"  # a permanent bounce: at least one address newly marked undeliverable
     COMPLAINED = "complained"  # the recipient reported the mail as spam: address marked undeliverable
-    ALREADY_RECORDED = "already_recorded"  # every address was already marked (or the debtor is gone)
+    ALREADY_RECORDED = "already_recorded"  # every address was already marked, the receipt already kept (or the
+    # debtor is gone)
     IGNORED_TRANSIENT = "ignored_transient"  # mailbox full, greylisting…: SES retried; the address stays
-    DELIVERED = "delivered"
+    DELIVERED = "delivered"  # the receiving server accepted the mail: the receipt is kept once
     REJECTED = "rejected"  # SES refused to send (e.g. a virus in an attachment): not the address's fault
     IGNORED_OTHER = "ignored_other"
     UNKNOWN_MAIL = "unknown_mail"  # not one of our tagged mails (a portal link mail, a test send)
@@ -45,6 +47,7 @@ class MailEvent:
     bounce_type: str | None = None  # "Permanent" | "Transient" | "Undetermined"
     bounce_sub_type: str | None = None  # "General", "NoEmail", "Suppressed", "MailboxFull"…
     complaint_type: str | None = None  # "abuse", "not-spam"… when the mailbox provider says
+    smtp_response: str | None = None  # a delivery: what the receiving server answered ("250 2.0.0 OK")
     occurred_at: datetime | None = None
 
     @property
@@ -56,6 +59,9 @@ class UndeliverableStore(Protocol):
     def mark_undeliverable(self, creditor_id: str, debtor_id: str, address: str, audit: dict[str, Any],
                            now: datetime) -> bool: ...
 
+    def record_delivery(self, creditor_id: str, debtor_id: str, ses_message_id: str, audit: dict[str, Any],
+                        now: datetime) -> bool: ...
+
 
 def record_mail_event(event: MailEvent, now: datetime, store: UndeliverableStore) -> str:
     """Mark the addresses of a permanent bounce or a complaint undeliverable on the debtor; count the rest.
@@ -66,7 +72,9 @@ def record_mail_event(event: MailEvent, now: datetime, store: UndeliverableStore
     if not event.creditor_id or not event.debtor_id:
         return MailEventOutcome.UNKNOWN_MAIL
     if event.kind is MailEventKind.DELIVERY:
-        return MailEventOutcome.DELIVERED
+        kept = store.record_delivery(event.creditor_id, event.debtor_id, event.ses_message_id,
+                                     _delivery_audit(event), now)
+        return MailEventOutcome.DELIVERED if kept else MailEventOutcome.ALREADY_RECORDED
     if event.kind is MailEventKind.REJECT:
         return MailEventOutcome.REJECTED
     if event.kind is MailEventKind.BOUNCE and not event.is_permanent_bounce:
@@ -80,6 +88,13 @@ def record_mail_event(event: MailEvent, now: datetime, store: UndeliverableStore
     if not marked:
         return MailEventOutcome.ALREADY_RECORDED
     return MailEventOutcome.BOUNCED if event.kind is MailEventKind.BOUNCE else MailEventOutcome.COMPLAINED
+
+
+def _delivery_audit(event: MailEvent) -> dict[str, Any]:
+    """The receipt as the trail keeps it: which mail, to which addresses, when and what the server answered."""
+    return {"action": "email_delivered", "actor": ACTOR, "message_id": event.ses_message_id,
+            "recipients": list(event.recipients), "smtp_response": event.smtp_response,
+            "delivered_at": event.occurred_at.isoformat() if event.occurred_at else None}
 
 
 def _audit(event: MailEvent, address: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from relance.adapters.dynamo import VersionConflict
-from relance.domain.errors import InvalidAllocation
+from relance.domain.errors import InvalidAllocation, RelanceError, UnknownDebtor
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Creditor, Debtor
@@ -123,6 +123,7 @@ class PaymentWrite:
     audit: dict[str, Any] | None = None
     task: dict[str, Any] | None = None
     plan: StoredPlan | None = None  # the installment plan the payment paid (its `version` is the one read)
+    collected_on: date | None = None  # the money came in that day: a line of the collections export (AP14)
 
 
 class PaymentStore(Protocol):
@@ -271,7 +272,8 @@ def _payment_event(fact: StripeFact, kind: StripeEventKind, now: datetime, ports
             audit.update({k: v for k, v in failed.audit.items() if k.startswith("plan") or k == "installment"})
     return PaymentWrite(fact.event_id, fact.event_type, outcome, payment=change.payment, creditor_id=creditor_id,
                         debtor_id=debtor_id, invoices=change.invoices, credit_delta=change.credit_delta,
-                        audit=audit, plan=paid_plan)
+                        audit=audit, plan=paid_plan,
+                        collected_on=context.today if outcome is Outcome.APPLIED else None)
 
 
 # --- installment plans: payments during a plan go to its installments first (issue 7) -------------
@@ -549,3 +551,109 @@ def payment_progress(session_id: str, creditor_id: str, debtor_id: str, store: C
     progress = {PaymentStatus.SUCCEEDED: PaymentProgress.PAID, PaymentStatus.PROCESSING: PaymentProgress.PROCESSING,
                 PaymentStatus.FAILED: PaymentProgress.FAILED}[payment.status]
     return ReturnView(record, progress, payment)
+
+
+# --- finance records a payment made outside Stripe (issue 8): a bank transfer or a cheque ---------
+
+MANUAL_METHODS = ("bank_transfer", "cheque")
+MAX_REFERENCE_CHARS = 100
+MAX_PAYMENT_AGE_DAYS = 366  # older money belongs in the accounting system, not in dunning
+MANUAL_EVENT_TYPE = "manual_payment"
+
+
+@dataclass(frozen=True, slots=True)
+class ManualPayment:
+    """What finance typed: money received outside Stripe. `numbers` empty: oldest invoices first."""
+
+    amount: Money
+    received_on: date
+    method: str
+    reference: str
+    numbers: tuple[str, ...] = ()
+    nonce: str = ""  # the form's own id: the same form sent twice records the payment once
+
+
+class ManualPaymentRefused(RelanceError):
+    """The payment form has problems; `problems` maps each field to the code of what is wrong with it."""
+
+    code = "manual_payment.refused"
+
+    def __init__(self, message: str, problems: dict[str, str]) -> None:
+        super().__init__(message, problems=problems)
+        self.problems = problems
+
+
+def check_manual_payment(payment: ManualPayment, invoices: Sequence[Invoice], today: date) -> dict[str, str]:
+    """Every problem of the payment form at once, by field."""
+    problems: dict[str, str] = {}
+    if not payment.amount.is_positive():
+        problems["amount"] = "not_positive"
+    if payment.received_on > today:
+        problems["received_on"] = "in_the_future"
+    elif (today - payment.received_on).days > MAX_PAYMENT_AGE_DAYS:
+        problems["received_on"] = "too_old"
+    if payment.method not in MANUAL_METHODS:
+        problems["method"] = "unknown"
+    if not payment.reference.strip():
+        problems["reference"] = "required"
+    elif len(payment.reference) > MAX_REFERENCE_CHARS:
+        problems["reference"] = "too_long"
+    open_numbers = {i.number for i in invoices if i.balance.is_positive() and i.currency == payment.amount.currency}
+    if any(n not in open_numbers for n in payment.numbers):
+        problems["invoices"] = "not_open"
+    elif len(payment.numbers) > MAX_INVOICES_PER_PAYMENT:
+        problems["invoices"] = "too_many"
+    if not payment.nonce:
+        problems["nonce"] = "missing"
+    return problems
+
+
+def manual_payment_id(creditor_id: str, debtor_id: str, nonce: str) -> str:
+    """The payment's id, from the form's nonce: a double submit names the same payment."""
+    digest = hashlib.sha256(f"{creditor_id}\n{debtor_id}\n{nonce}".encode()).hexdigest()[:32]
+    return f"manual-{digest}"
+
+
+def record_manual_payment(creditor_id: str, debtor_id: str, entered: ManualPayment, actor: str, now: datetime,
+                          ports: PaymentPorts) -> Outcome:
+    """Apply money received outside Stripe exactly as a Stripe payment: invoices paid oldest first (or the
+    chosen ones), the rest kept as a credit, dunning stopped on what is paid, a plan's installments paid.
+
+    Returns APPLIED, or DUPLICATE when this form was recorded already; raises ManualPaymentRefused,
+    or UnknownDebtor when the debtor is not the creditor's.
+    """
+    payment_id = manual_payment_id(creditor_id, debtor_id, entered.nonce)
+    event_id = f"{MANUAL_EVENT_TYPE}:{payment_id}"  # its conditional put makes the second submit do nothing
+    if entered.nonce and ports.store.event_seen(event_id):
+        return Outcome.DUPLICATE
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        context = _context(ports, creditor_id, debtor_id, now)
+        if context is None:
+            raise UnknownDebtor(f"no debtor {debtor_id!r} for creditor {creditor_id!r}", debtor_id=debtor_id)
+        problems = check_manual_payment(entered, context.invoices, context.today)
+        if problems:
+            raise ManualPaymentRefused(f"the payment form has problems: {sorted(problems)}", problems)
+        chosen = [i for i in context.invoices if not entered.numbers or i.number in entered.numbers]
+        requested = allocate(entered.amount, chosen, max_invoices=MAX_INVOICES_PER_PAYMENT).allocations
+        received = Payment(payment_id, creditor_id, debtor_id, entered.amount, PaymentStatus.PROCESSING, requested,
+                           method=entered.method, reference=entered.reference.strip())
+        change = settle_payment(received, context.invoices, context.policy, context.closed)
+        assert change is not None  # a new payment is never settled already
+        fact = StripeFact(event_id, MANUAL_EVENT_TYPE, payment_id=payment_id, amount=entered.amount)
+        audit = {**_payment_audit(fact, change), "actor": actor, "stripe_event_id": None,
+                 "reference": entered.reference.strip(), "received_on": entered.received_on.isoformat()}
+        paid_plan = _plan_of_invoices(creditor_id, debtor_id, change, ports)
+        if paid_plan is not None:
+            paid_plan, plan_audit = _pay_installments(paid_plan, fact, change, context.today)
+            audit.update(plan_audit)
+        write = PaymentWrite(event_id, MANUAL_EVENT_TYPE, Outcome.APPLIED, payment=change.payment,
+                             creditor_id=creditor_id, debtor_id=debtor_id, invoices=change.invoices,
+                             credit_delta=change.credit_delta, audit=audit, plan=paid_plan,
+                             collected_on=entered.received_on)
+        try:
+            if not ports.store.commit(write, now):
+                return Outcome.DUPLICATE
+        except VersionConflict:
+            continue
+        return Outcome.APPLIED
+    raise VersionConflict(f"invoices of {debtor_id} kept changing while a payment was recorded")
