@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_date as _format_date
@@ -31,6 +31,10 @@ def format_money(amount: Money, language: str) -> str:
     return format_currency(amount.to_decimal(), amount.currency, locale=_locale(language))
 
 
+@lru_cache(maxsize=4096)
 def format_day(day: date, language: str, style: str = "medium") -> str:
-    """A date as the reader writes it: `23 nov. 2026` / `23 Nov 2026`."""
+    """A date as the reader writes it: `23 nov. 2026` / `23 Nov 2026`.
+
+    Kept per (day, language, style): a page shows a few distinct days many times (issue and due dates).
+    """
     return _format_date(day, format=style, locale=_locale(language))
