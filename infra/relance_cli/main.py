@@ -41,12 +41,26 @@ def _store():
     return DynamoStore(load_settings().table_name)
 
 
-def _progress_printer(enabled: bool):
+PROGRESS_WIDTH = 30
+
+
+def _progress_printer(enabled: bool, stream=None, size: int = 0):
+    """A callback drawing `[#####-----]  42%   123,456 rows read` on stderr: the share of the file's bytes
+    consumed so far (the row count of a CSV is not known before its end) and the rows read."""
     if not enabled:
         return None
 
     def show(rows: int) -> None:
-        print(f"\r  {rows:>10,} rows read", end="", file=sys.stderr, flush=True)
+        bar = ""
+        if stream is not None and size:
+            try:
+                done = min(stream.tell() / size, 1.0)
+            except (OSError, ValueError):  # closed or not seekable: the row count alone
+                done = None
+            if done is not None:
+                filled = int(done * PROGRESS_WIDTH)
+                bar = f"[{'#' * filled}{'-' * (PROGRESS_WIDTH - filled)}] {done:>4.0%} "
+        print(f"\r  {bar}{rows:>10,} rows read", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -91,7 +105,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     show_progress = sys.stderr.isatty() and not args.json
     with path.open("rb") as stream:
         if args.dry_run:  # an e-invoice's seller is not checked: that needs the creditor, hence AWS
-            report = imports.check_file(stream, progress=_progress_printer(show_progress), name=path.name)
+            progress = _progress_printer(show_progress, stream, path.stat().st_size)
+            report = imports.check_file(stream, progress=progress, name=path.name)
         else:
             if not args.creditor:
                 raise CommandError("--creditor is required to import (it is optional only with --dry-run)")
@@ -104,7 +119,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             bucket = os.environ.get("RELANCE_DOCUMENTS_BUCKET")
             originals = S3OriginalPdfs(load_settings().table_name, S3Documents(bucket)) if bucket else None
             report = imports.import_file(
-                stream, args.creditor, _store(), closed_for, policies_for, progress=_progress_printer(show_progress),
+                stream, args.creditor, _store(), closed_for, policies_for,
+                progress=_progress_printer(show_progress, stream, path.stat().st_size),
                 name=path.name, originals=originals,
             )
     if show_progress:
@@ -115,13 +131,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         verb = "would import" if args.dry_run else "imported"
         print(f"{result['rows']} rows: {verb} {result['imported']}, updated {result['updated']}, "
-              f"unchanged {result['unchanged']}, {len(result['errors'])} errors, {len(result['skipped'])} skipped; "
+              f"unchanged {result['unchanged']}, {report.error_count()} errors, "
+              f"{len(result['skipped']) + report.skipped_not_shown} skipped; "
               f"{result['debtors']} debtors")
         for currency, minor in result["open"].items():
             print(f"  open: {Money(minor, currency)}")
         for error in result["errors"]:
             where = f"line {error['line']}, {error['field']}" if error["line"] else error["field"]
             print(f"  {error['file'] + ': ' if 'file' in error else ''}{where}: {error['message']}")
+        if report.errors_not_shown:
+            print(f"  … and {report.errors_not_shown:,} more errors (the first {len(result['errors']):,} are listed)")
         for skipped in result["skipped"]:
             if "file" in skipped:
                 print(f"  {skipped['file']}: skipped ({skipped['detail'] or skipped['reason']})")

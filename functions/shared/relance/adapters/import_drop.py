@@ -65,18 +65,19 @@ def render_import_summary(mail: ImportSummaryMail) -> tuple[str, str]:
         lines = [report["error"]["message"]]
     else:
         errors, skipped = report["errors"], report["skipped"]
+        error_count = len(errors) + report.get("errors_not_shown", 0)  # a report lists at most 1,000
         if french:
             subject = (f"Import de {mail.file_name} : {report['imported']} importées, "
-                       f"{report['updated']} mises à jour, {len(errors)} erreurs")
+                       f"{report['updated']} mises à jour, {error_count} erreurs")
             lines = [f"{report['rows']} lignes ou fichiers lus : {report['imported']} factures importées, "
                      f"{report['updated']} mises à jour, {report['unchanged']} inchangées, "
-                     f"{len(errors)} erreurs, {len(skipped)} ignorés."]
+                     f"{error_count} erreurs, {len(skipped)} ignorés."]
         else:
             subject = (f"Import of {mail.file_name}: {report['imported']} imported, "
-                       f"{report['updated']} updated, {len(errors)} errors")
+                       f"{report['updated']} updated, {error_count} errors")
             lines = [f"{report['rows']} rows or files read: {report['imported']} invoices imported, "
                      f"{report['updated']} updated, {report['unchanged']} unchanged, "
-                     f"{len(errors)} errors, {len(skipped)} skipped."]
+                     f"{error_count} errors, {len(skipped)} skipped."]
         # Whole files refused first (one damaged PDF among a CSV's row errors must not be cut off).
         listed = sorted(errors, key=lambda e: e["line"] != 0)[:MAX_LISTED]
         for error in listed:
@@ -84,8 +85,8 @@ def render_import_summary(mail: ImportSummaryMail) -> tuple[str, str]:
             if error["line"]:
                 where = f"{where} {'ligne' if french else 'line'} {error['line']}".strip()
             lines.append(f"- {where}: {error['message']}" if where else f"- {error['message']}")
-        if len(errors) > MAX_LISTED:
-            lines.append(f"… {len(errors) - MAX_LISTED} {'autres' if french else 'more'}")
+        if error_count > MAX_LISTED:
+            lines.append(f"… {error_count - MAX_LISTED} {'autres' if french else 'more'}")
         for entry in skipped:
             if entry.get("detail"):
                 lines.append(f"- {entry['file']}: {entry['detail']}")

@@ -37,6 +37,11 @@ from relance.domain.dunning import plan_next_action
 from relance.domain.policy import PolicyBook
 
 CHUNK_ROWS = 100  # one BatchGetItem of invoice numbers per chunk
+# A report keeps the first problems and skipped lines, by line, and counts the rest: a million-row file
+# full of mistakes must not hold a million errors in memory nor print them.
+MAX_REPORTED_ERRORS = 1_000
+MAX_REPORTED_SKIPPED = 1_000
+MAX_KNOWN_DEBTORS = 20_000  # customers kept between chunks to save reads; forgotten beyond this
 
 # ZIP bombs: a few hundred bytes can claim gigabytes. The declared sizes are checked before anything is
 # imported, and every entry is read through a counter that stops at its limit whatever the header said.
@@ -70,6 +75,22 @@ class ImportReport:
     open_minor: dict[str, int] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)  # one entry per file read
     lists_files: bool = False  # False for one plain CSV, whose report keeps its original shape
+    errors_not_shown: int = 0  # problems beyond the first MAX_REPORTED_ERRORS, counted only
+    skipped_not_shown: int = 0
+
+    def add_error(self, error: RowError) -> None:
+        """Note a problem; past MAX_REPORTED_ERRORS only the earliest lines are kept, the others counted."""
+        self.errors.append(error)
+        if len(self.errors) > 2 * MAX_REPORTED_ERRORS:
+            self.errors_not_shown += _keep_first(self.errors, MAX_REPORTED_ERRORS)
+
+    def add_skipped(self, skipped: SkippedLine) -> None:
+        self.skipped.append(skipped)
+        if len(self.skipped) > 2 * MAX_REPORTED_SKIPPED:
+            self.skipped_not_shown += _keep_first(self.skipped, MAX_REPORTED_SKIPPED)
+
+    def error_count(self) -> int:
+        return len(self.errors) + self.errors_not_shown
 
     def count_open(self, row: InvoiceRow) -> None:
         balance = row.total - row.paid
@@ -87,9 +108,21 @@ class ImportReport:
             "debtors": len(self.debtor_ids),
             "open": dict(sorted(self.open_minor.items())),
         }
+        if self.errors_not_shown:  # only a file with more than MAX_REPORTED_ERRORS problems has these
+            result["errors_not_shown"] = self.errors_not_shown
+        if self.skipped_not_shown:
+            result["skipped_not_shown"] = self.skipped_not_shown
         if self.lists_files:
             result["files"] = self.files
         return result
+
+
+def _keep_first(entries: list[Any], limit: int) -> int:
+    """Sort `entries` by file and line, keep the first `limit`; how many were dropped."""
+    entries.sort(key=lambda e: (e.file or "", e.line, getattr(e, "field", "")))
+    dropped = max(len(entries) - limit, 0)
+    del entries[limit:]
+    return dropped
 
 
 def _error_json(error: RowError) -> dict[str, Any]:
@@ -151,22 +184,26 @@ def _counted_dry(report: ImportReport, einvoice: EInvoice) -> str:
 
 def _check_csv(stream: BinaryIO, progress: Callable[[int], None] | None) -> ImportReport:
     report = ImportReport()
-    lines_in_error: set[int] = set()
+    line_in_error = 0  # a row's problems come one after the other: the row counts once
     for parsed in read_invoices(stream):
         if isinstance(parsed, SkippedLine):
-            report.skipped.append(parsed)
+            report.add_skipped(parsed)
             continue
         if isinstance(parsed, RowError):
-            report.rows += parsed.line not in lines_in_error
-            lines_in_error.add(parsed.line)
-            report.errors.append(parsed)
+            report.rows += parsed.line != line_in_error
+            line_in_error = parsed.line
+            report.add_error(parsed)
+            if progress and report.rows % CHUNK_ROWS == 0:
+                progress(report.rows)
             continue
         report.rows += 1
         report.imported += 1
         report.debtor_ids.add(debtor_id_for(parsed.company_id, parsed.debtor_name))
         report.count_open(parsed)
-        if progress:
+        if progress and report.rows % CHUNK_ROWS == 0:  # a terminal write per row would cost more than the row
             progress(report.rows)
+    if progress:
+        progress(report.rows)
     _collapse_errors(report)
     return report
 
@@ -210,7 +247,7 @@ def import_file(
                 _import_csv(opened, creditor_id, store, closed, policies, part, known_debtors, None)
             except InvalidImportFile as exc:  # this file of the ZIP, not the others
                 part.rows += 1
-                part.errors.append(RowError(0, "*", "invalid_file", str(exc), None))
+                part.add_error(RowError(0, "*", "invalid_file", str(exc), None))
             _merge_csv(report, part, file_name)
         else:
             def store_one(einvoice: EInvoice, pdf: bytes | None, file_name: str = file_name) -> str:
@@ -229,21 +266,23 @@ def _import_csv(stream: BinaryIO, creditor_id: str, store: DynamoStore, closed: 
                 progress: Callable[[int], None] | None) -> None:
     """The CSV path: rows read as a stream and stored by chunks."""
     chunk: list[InvoiceRow] = []
-    lines_in_error: set[int] = set()
+    line_in_error = 0  # a row's problems come one after the other: the row counts once
     for parsed in read_invoices(stream):
         if isinstance(parsed, SkippedLine):
-            report.skipped.append(parsed)
+            report.add_skipped(parsed)
             continue
         if isinstance(parsed, RowError):
-            report.rows += parsed.line not in lines_in_error
-            lines_in_error.add(parsed.line)
-            report.errors.append(parsed)
+            report.rows += parsed.line != line_in_error
+            line_in_error = parsed.line
+            report.add_error(parsed)
             continue
         report.rows += 1
         chunk.append(parsed)
         if len(chunk) >= CHUNK_ROWS:
             _store_chunk(chunk, creditor_id, store, closed, policies, report, known_debtors)
             chunk = []
+            if len(known_debtors) > MAX_KNOWN_DEBTORS:  # a cache of the table, written each chunk: safe to drop
+                known_debtors.clear()
             if progress:
                 progress(report.rows)
     if chunk:
@@ -277,7 +316,7 @@ def _store_chunk(
         debtor_id = debtor_id_for(row.company_id, row.debtor_name)
         owner = owners.get(row.invoice_number)
         if owner is not None and owner != debtor_id:
-            report.errors.append(RowError(row.line, "invoice_number", "invoice_number_other_debtor",
+            report.add_error(RowError(row.line, "invoice_number", "invoice_number_other_debtor",
                                           f"invoice {row.invoice_number} is already recorded for another customer; "
                                           "correct the number or the customer", row.invoice_number, file))
             continue
@@ -325,7 +364,9 @@ def _update_terms(stored: Invoice, incoming: Invoice, store: DynamoStore,
 
 
 def _collapse_errors(report: ImportReport) -> None:
-    report.errors.sort(key=lambda e: (e.file or "", e.line, e.field))
+    """Errors in file and line order, the first MAX_REPORTED_ERRORS kept (and skipped lines alike)."""
+    report.errors_not_shown += _keep_first(report.errors, MAX_REPORTED_ERRORS)
+    report.skipped_not_shown += _keep_first(report.skipped, MAX_REPORTED_SKIPPED)
 
 
 # ------------------------------------------------------------------ e-invoices and archives
@@ -406,7 +447,7 @@ def _files_of(stream: BinaryIO, kind: str, name: str | None,
             if problem is not None:
                 code, message = problem
                 report.rows += 1
-                report.errors.append(RowError(0, "*", code, message, None, entry))
+                report.add_error(RowError(0, "*", code, message, None, entry))
                 report.files.append({"name": entry, "format": None, "outcome": "error"})
                 continue
             with archive.open(info) as raw:
@@ -415,7 +456,7 @@ def _files_of(stream: BinaryIO, kind: str, name: str | None,
                 entry_kind = _kind_of(head)
                 if entry_kind == ZIP:
                     report.rows += 1
-                    report.errors.append(RowError(0, "*", "nested_archive",
+                    report.add_error(RowError(0, "*", "nested_archive",
                                                   "a ZIP inside the ZIP is not opened; put its files in the "
                                                   "outer ZIP", None, entry))
                     report.files.append({"name": entry, "format": "zip", "outcome": "error"})
@@ -468,8 +509,12 @@ def _merge_csv(report: ImportReport, part: ImportReport, file_name: str) -> None
     report.imported += part.imported
     report.updated += part.updated
     report.unchanged += part.unchanged
-    report.errors.extend(replace(e, file=file_name) for e in part.errors)
-    report.skipped.extend(replace(s, file=file_name) for s in part.skipped)
+    for error in part.errors:
+        report.add_error(replace(error, file=file_name))
+    for skipped in part.skipped:
+        report.add_skipped(replace(skipped, file=file_name))
+    report.errors_not_shown += part.errors_not_shown
+    report.skipped_not_shown += part.skipped_not_shown
     report.debtor_ids |= part.debtor_ids
     for currency, minor in part.open_minor.items():
         report.open_minor[currency] = report.open_minor.get(currency, 0) + minor
@@ -484,7 +529,7 @@ def _read_document(report: ImportReport, file_name: str, kind: str, stream: Bina
         content = stream.read(MAX_DOCUMENT_BYTES + 1)
     except InvalidImportFile as exc:
         report.rows += 1
-        report.errors.append(RowError(0, "*", "entry_too_large", str(exc), None, file_name))
+        report.add_error(RowError(0, "*", "entry_too_large", str(exc), None, file_name))
         report.files.append({"name": file_name, "format": kind, "outcome": "error"})
         return
     result = read_pdf_invoice(content, seller) if kind == PDF else read_xml_invoice(content, seller)
@@ -492,13 +537,14 @@ def _read_document(report: ImportReport, file_name: str, kind: str, stream: Bina
     if not isinstance(result, Rejected) or result.profile:
         summary["profile"] = PROFILE_NAMES.get(result.profile or "", None)
     if isinstance(result, CreditNote):
-        report.skipped.append(SkippedLine(0, "credit_note", file_name, result.reason))
+        report.add_skipped(SkippedLine(0, "credit_note", file_name, result.reason))
         report.files.append({**summary, "invoice_number": result.number, "outcome": "skipped"})
         return
     report.rows += 1
     if isinstance(result, Rejected):
-        report.errors.extend(RowError(0, p.field, p.code, p.message, result.invoice_number, file_name)
-                             for p in result.problems)
+        for problem in result.problems:
+            report.add_error(RowError(0, problem.field, problem.code, problem.message, result.invoice_number,
+                                      file_name))
         report.files.append({**summary, "invoice_number": result.invoice_number,
                              "outcome": "error"})
         return
@@ -621,7 +667,7 @@ def import_dropped_file(
     if recipients:
         mailer.send_import_summary(ImportSummaryMail(creditor, drop.name, report_key, report, recipients,
                                                      creditor.language))
-    errors = len(report.get("errors", [])) + ("error" in report)
+    errors = len(report.get("errors", [])) + report.get("errors_not_shown", 0) + ("error" in report)
     return DropOutcome(status, report_key, int(report.get("rows", 0)), errors, bool(recipients))
 
 
