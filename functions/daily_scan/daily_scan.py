@@ -1,4 +1,5 @@
-"""Daily scan: every business morning, queue one job per debtor with an action due."""
+"""Daily scan: every business morning, queue one job per debtor with an action due; on the first business day of
+a month, also take the snapshot of last month's end (DSO trend)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relance.adapters.dynamo import DynamoStore
+from relance.adapters.dashboard_store import DashboardStore
 from relance.adapters.settings import load_settings
 from relance.adapters.sqs import SqsJobQueue
 from relance.adapters.wiring import closed_for
@@ -26,12 +27,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Scheduled by EventBridge; `{"business_date": "YYYY-MM-DD"}` replays a given day (operators, demo)."""
     requested = (event or {}).get("business_date")
     business_date = date.fromisoformat(requested) if requested else None
+    store = DashboardStore(settings.table_name)
     report = scan_day(
         now=datetime.now(UTC),
-        index=DynamoStore(settings.table_name),
+        index=store,
         queue=SqsJobQueue(settings.reminder_queue_url),
         closed_for=closed_for,
         business_date=business_date,
+        month_ends=store,
     )
     metrics.add_metric(name="DebtorsQueued", unit=MetricUnit.Count, value=report.debtors_queued)
     metrics.add_metric(name="InvoicesDue", unit=MetricUnit.Count, value=report.invoices_due)

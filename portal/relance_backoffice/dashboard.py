@@ -1,5 +1,6 @@
-"""Finance's dashboard: open and overdue totals per currency, aging buckets (table and chart), DSO, the plan
-queue and the debtors most at risk, with the reasons of their score."""
+"""Finance's dashboard: open and overdue totals per currency, aging buckets (table and chart), DSO and its trend
+over the last month-ends (table and chart), what was collected this month, the plan queue and the debtors most at
+risk, with the reasons of their score."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
-from relance.domain.aging import AgingBucket, aged_balance_csv
+from relance.domain.aging import AgingBucket, TrendMonth, aged_balance_csv
 from relance.domain.money import Money
 from relance.domain.risk import RiskReason
 from relance.domain.alerts import Alert, AlertKind
@@ -37,7 +38,8 @@ def show(user: BackOfficeUser):
     alerts = todays_alerts(user.creditor_id, today, ports.dashboard)
     return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket),
                            bucket_text=bucket_text, bar_length=bar_length, reason_text=reason_text,
-                           band_text=band_text, days_text=days_text, alerts=alerts, alert_text=alert_text)
+                           band_text=band_text, days_text=days_text, alerts=alerts, alert_text=alert_text,
+                           month_text=month_text, trend_bar_length=trend_bar_length)
 
 
 @bp.get("/exports/aged-balance.csv")
@@ -63,6 +65,19 @@ def bar_length(amount: Money, largest: Money) -> int:
     if not largest.is_positive() or not amount.is_positive():
         return 0
     return max(1, amount.minor * CHART_WIDTH // largest.minor)
+
+
+def trend_bar_length(month: TrendMonth, trend: tuple[TrendMonth, ...]) -> int:
+    """A DSO bar's length on the chart's scale: the longest DSO of the trend is CHART_WIDTH long."""
+    longest = max((m.figure.dso_days for m in trend if m.figure is not None), default=0)
+    if month.figure is None or not longest or not month.figure.dso_days:
+        return 0
+    return max(1, int(month.figure.dso_days * CHART_WIDTH / longest))
+
+
+def month_text(month: date) -> str:
+    """A month and its year in the reader's locale (`févr. 2025`, `Feb 2025`)."""
+    return format_date(month, format="MMM y")
 
 
 def bucket_text(bucket: AgingBucket) -> str:

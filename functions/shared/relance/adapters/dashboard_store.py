@@ -5,28 +5,32 @@
   summary (AP1b): about two reads per debtor, never a Scan.
 - AP13, credit sales of a month: `PK = CRED#<c>#SALES#<yyyy-mm>`, one line per invoice issued then,
   written with the invoice at import.
+- AP14, the month's collections: inherited from the payments store (`collections_between`).
+- AP15, month-end snapshots: `PK = CRED#<c>#MONTHEND`, `SK = <yyyy-mm>`, put once by the daily scan on the
+  first business day of the next month (`attribute_not_exists(PK)`); the trend is one Query.
 - AL1, the day's alerts: `PK = CRED#<c>#ALERTS AND begins_with(SK, "<day>#")`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from relance.adapters import keys
 from relance.adapters.alerts_store import alert_from
 from relance.adapters.dynamo import OPEN_INVOICES, debtor_from, invoice_from_summary
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
-from relance.adapters.plans_store import PlansStore
-from relance.domain.aging import months_between
+from relance.adapters.payments_store import PaymentsStore
+from relance.domain.aging import MonthEndFigure, MonthEndSnapshot, months_between
 from relance.domain.alerts import Alert
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Debtor
 
 
-class DashboardStore(PlansStore):
-    """The plans store, plus the creditor-wide reads of the dashboard."""
+class DashboardStore(PaymentsStore):
+    """The plans and payments stores, plus the creditor-wide reads of the dashboard and its month-end snapshots."""
 
     def debtor_ids(self, creditor_id: str) -> list[str]:
         """AP12: every debtor of the creditor, by id."""
@@ -55,6 +59,52 @@ class DashboardStore(PlansStore):
                 sales.append((date.fromisoformat(item["issued_on"]),
                               Money(int(item["total_minor"]), item["currency"])))
         return sales
+
+
+    def month_end_snapshots(self, creditor_id: str, first_month: date, last_month: date) -> list[MonthEndSnapshot]:
+        """AP15: the snapshots taken for the months from `first_month` to `last_month`, in one Query."""
+        found = self._query(KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+                            ExpressionAttributeValues=_to_dynamo({
+                                ":pk": keys.month_end_pk(creditor_id),
+                                ":first": keys.month_end_key(creditor_id, first_month)["SK"],
+                                ":last": keys.month_end_key(creditor_id, last_month)["SK"]}))
+        return [month_end_from(item) for item in found]
+
+    def has_month_end(self, creditor_id: str, month: date) -> bool:
+        """AP15: whether `month`'s snapshot was taken already."""
+        response = self._client.get_item(TableName=self.table_name,
+                                         Key=_to_dynamo(keys.month_end_key(creditor_id, month)),
+                                         ProjectionExpression="PK", ConsistentRead=True)
+        return "Item" in response
+
+    def put_month_end(self, creditor_id: str, snapshot: MonthEndSnapshot) -> bool:
+        """Store `snapshot` once; False if that month's was already there (it is never rewritten)."""
+        try:
+            self._client.put_item(TableName=self.table_name, Item=_to_dynamo(month_end_item(creditor_id, snapshot)),
+                                  ConditionExpression="attribute_not_exists(PK)")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def month_end_item(creditor_id: str, snapshot: MonthEndSnapshot) -> dict[str, Any]:
+    """The snapshot as an item; DSO in whole tenths of a day (`dso_tenths`), so no float is stored."""
+    return {
+        **keys.month_end_key(creditor_id, snapshot.month),
+        "entity": "month_end",
+        "creditor_id": creditor_id,
+        "month": snapshot.month.isoformat(),
+        "taken_on": snapshot.taken_on.isoformat(),
+        "figures": [{"currency": f.currency, "receivables_minor": f.receivables.minor,
+                     "dso_tenths": int(f.dso_days * 10), "is_floor": f.is_floor} for f in snapshot.figures],
+    }
+
+
+def month_end_from(item: dict[str, Any]) -> MonthEndSnapshot:
+    figures = tuple(MonthEndFigure(Money(int(f["receivables_minor"]), f["currency"]),
+                                   Decimal(int(f["dso_tenths"])) / 10, bool(f["is_floor"]))
+                    for f in item.get("figures") or [])
+    return MonthEndSnapshot(date.fromisoformat(item["month"]), date.fromisoformat(item["taken_on"]), figures)
 
 
 def _open_invoices(item: dict[str, Any]) -> list[Invoice]:

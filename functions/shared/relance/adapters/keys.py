@@ -260,6 +260,17 @@ def sales_key(creditor_id: str, issued_on: date, number: str) -> dict[str, str]:
     return {"PK": sales_pk(creditor_id, issued_on), "SK": f"{issued_on.isoformat()}#{number}"}
 
 
+
+def month_end_pk(creditor_id: str) -> str:
+    """AP15: a creditor's month-end snapshots (receivables and DSO per currency), one item per month."""
+    return f"CRED#{creditor_id}#MONTHEND"
+
+
+def month_end_key(creditor_id: str, month: date) -> dict[str, str]:
+    """`SK = <yyyy-mm>`: text order is month order, so a trend is one Query with SK BETWEEN."""
+    return {"PK": month_end_pk(creditor_id), "SK": month.strftime("%Y-%m")}
+
+
 AUDIT_CHAIN_HEAD_SK = "HEAD"
 
 

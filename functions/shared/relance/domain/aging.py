@@ -171,6 +171,87 @@ def dso_trend(month_end_balances: Mapping[date, Money], sales: Mapping[date, Mon
     return list(reversed(trend))
 
 
+
+def dso_within(receivables: Money, sales: Mapping[date, Money], as_of: date, months: int) -> tuple[Decimal, bool]:
+    """DSO on `as_of`, walking back at most `months` months (`as_of`'s own included), and whether it is a floor:
+    True when the balance is larger than all the sales of those months, so the days walked are a minimum.
+    """
+    first_month = months_before(month_of(as_of), months - 1)
+    window = {month: sold for month, sold in sales.items() if first_month <= month <= month_of(as_of)}
+    days = dso_count_back(receivables, {first_month: Money.zero(receivables.currency), **window}, as_of)
+    sold = sum(window.values(), Money.zero(receivables.currency))
+    return days, receivables > sold
+
+
+# --- month-end snapshots: the DSO trend -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthEndFigure:
+    """One currency's receivables at a month's end and the DSO they gave; `is_floor` as in `dso_within`."""
+
+    receivables: Money
+    dso_days: Decimal
+    is_floor: bool
+
+    @property
+    def currency(self) -> str:
+        return self.receivables.currency
+
+
+@dataclass(frozen=True, slots=True)
+class MonthEndSnapshot:
+    """A creditor's receivables and DSO per currency at the end of `month` (its first day), taken on `taken_on`."""
+
+    month: date
+    taken_on: date
+    figures: tuple[MonthEndFigure, ...]  # one per currency with something owed, by currency code
+
+    def figure_in(self, currency: str) -> MonthEndFigure:
+        """The figure in `currency`; a currency the snapshot does not hold was owed nothing (0 days)."""
+        for figure in self.figures:
+            if figure.currency == currency:
+                return figure
+        return MonthEndFigure(Money.zero(currency), Decimal(0), False)
+
+
+def month_end_snapshot(invoices: Iterable[Invoice], sales: Mapping[str, Mapping[date, Money]], month: date,
+                       taken_on: date, months: int = 12) -> MonthEndSnapshot:
+    """The receivables at the end of `month` and their DSO over `months` months of `sales` (per currency, then
+    month), from the invoices still open on `taken_on`, a few days later.
+
+    Invoices issued after the month's end are left out. Money received between the month's end and `taken_on`
+    is already off the balances, so the receivables can be a little low: the gap is the days up to the first
+    business day of the next month, when the daily scan takes the snapshot.
+    """
+    last_day = month_end(month)
+    balances: dict[str, Money] = {}
+    for invoice in invoices:
+        if invoice.is_settled() or invoice.issued_on > last_day:
+            continue
+        balances[invoice.currency] = balances.get(invoice.currency, Money.zero(invoice.currency)) + invoice.balance
+    figures = tuple(MonthEndFigure(owed, *dso_within(owed, sales.get(currency, {}), last_day, months))
+                    for currency, owed in sorted(balances.items()) if owed.is_positive())
+    return MonthEndSnapshot(month_of(month), taken_on, figures)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendMonth:
+    """One month of a DSO trend; `figure` is None when no snapshot was taken that month (never guessed)."""
+
+    month: date
+    figure: MonthEndFigure | None
+
+
+def month_end_trend(snapshots: Iterable[MonthEndSnapshot], currency: str, last_month: date,
+                    months: int = 12) -> tuple[TrendMonth, ...]:
+    """The `months` month-ends up to `last_month`'s in `currency`, oldest first, each with its snapshot's figure."""
+    taken = {snapshot.month: snapshot for snapshot in snapshots}
+    window = months_between(months_before(month_of(last_month), months - 1), month_of(last_month))
+    return tuple(TrendMonth(month, taken[month].figure_in(currency) if month in taken else None)
+                 for month in window)
+
+
 # --- the aged balance as a CSV file for a spreadsheet --------------------------------------------
 
 _AGED_WORDS = {

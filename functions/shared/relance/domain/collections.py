@@ -57,10 +57,26 @@ def collections_csv(collections: Iterable[Collection], names: Mapping[str, str],
     row([words[k] for k in ("date", "debtor", "debtor_id", "invoice", "amount", "currency", "method", "reference")])
     for paid in sorted(collections, key=lambda c: (c.received_on, c.debtor_id, c.payment_id)):
         method = words.get(paid.method or "", paid.method or "")
-        shares = [(a.invoice_number, a.amount) for a in paid.allocations]
-        if paid.credit is not None and paid.credit.is_positive():
-            shares.append((words["credit"], paid.credit))
-        for invoice, amount in shares or [("", paid.amount)]:
-            row([paid.received_on.isoformat(), names.get(paid.debtor_id, ""), paid.debtor_id, invoice,
+        for invoice, amount in _shares(paid):
+            row([paid.received_on.isoformat(), names.get(paid.debtor_id, ""), paid.debtor_id,
+                 words["credit"] if invoice is None else invoice,
                  csv_amount(amount, language), amount.currency, method, paid.reference or ""])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def collected_by_currency(collections: Iterable[Collection]) -> dict[str, Money]:
+    """What `collections` brought in, per currency: the sum of the amount column of their CSV export."""
+    totals: dict[str, Money] = {}
+    for paid in collections:
+        for _invoice, amount in _shares(paid):
+            totals[amount.currency] = totals.get(amount.currency, Money.zero(amount.currency)) + amount
+    return dict(sorted(totals.items()))
+
+
+def _shares(paid: Collection) -> list[tuple[str | None, Money]]:
+    """The export's lines of one payment: (invoice number, amount) per invoice it paid, (None, credit) for what
+    it left as a credit, or ("", amount) when it named neither."""
+    shares: list[tuple[str | None, Money]] = [(a.invoice_number, a.amount) for a in paid.allocations]
+    if paid.credit is not None and paid.credit.is_positive():
+        shares.append((None, paid.credit))
+    return shares or [("", paid.amount)]

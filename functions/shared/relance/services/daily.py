@@ -1,4 +1,5 @@
-"""The daily scan: which debtors need the engine today, per creditor, from the sparse index."""
+"""The daily scan: which debtors need the engine today, per creditor, from the sparse index; and, on a creditor's
+first business day of the month, the snapshot of last month's end for the dashboard's DSO trend."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from relance.adapters.dynamo import DueInvoice
-from relance.domain.calendar import is_business_day
+from relance.domain.aging import month_of
+from relance.domain.calendar import is_business_day, next_business_day
 from relance.domain.parties import Creditor
+from relance.services.dashboard import MonthEndBook, record_month_end
 from relance.services.jobs import JobQueue, ReminderJob
 
 
@@ -29,6 +32,7 @@ class ScanReport:
     debtors_queued: int = 0
     invoices_due: int = 0
     items_read: int = 0
+    month_ends_written: int = 0  # month-end snapshots taken (0 on a second delivery: each is written once)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +41,7 @@ class ScanReport:
             "debtors_queued": self.debtors_queued,
             "invoices_due": self.invoices_due,
             "items_read": self.items_read,
+            "month_ends_written": self.month_ends_written,
         }
 
 
@@ -51,17 +56,20 @@ def scan_day(
     queue: JobQueue,
     closed_for: Callable[[Creditor], Container[date]],
     business_date: date | None = None,
+    month_ends: MonthEndBook | None = None,
 ) -> ScanReport:
     """Queue one job per debtor with an action due today, for every creditor open today.
 
     `business_date` replaces each creditor's local today (time travel for the demo and tests).
-    Invoices whose action fell on a closed day are picked up on the next business day, once.
+    Invoices whose action fell on a closed day are picked up on the next business day, once. With `month_ends`,
+    a creditor's first business day of the month also takes the snapshot of last month's end (once).
     """
     report = ScanReport()
     for creditor in index.list_creditors():
         report.creditors += 1
         today = business_date or local_business_date(creditor, now)
-        if not is_business_day(today, closed_for(creditor)):
+        closed = closed_for(creditor)
+        if not is_business_day(today, closed):
             report.closed.append(creditor.creditor_id)
             continue
         counter = [0]
@@ -73,4 +81,7 @@ def scan_day(
         forced = business_date is not None
         queue.send_jobs([ReminderJob(creditor.creditor_id, debtor_id, today, forced) for debtor_id in sorted(debtors)])
         report.debtors_queued += len(debtors)
+        if month_ends is not None and today == next_business_day(month_of(today), closed):
+            if record_month_end(creditor.creditor_id, today, month_ends):
+                report.month_ends_written += 1
     return report
