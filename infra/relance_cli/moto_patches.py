@@ -119,8 +119,9 @@ def _partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any
         hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
         if len(hash_keys) != 1:
             return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+        wanted = (hash_key.type, hash_key.value)  # compared raw: moto's typed equality costs more per item
         candidates = [item for partition in self.items.values() for item in partition.values()
-                      if (value := item.attrs.get(hash_keys[0])) is not None and value == hash_key]
+                      if (value := item.attrs.get(hash_keys[0])) is not None and (value.type, value.value) == wanted]
     everything = self.all_items
     self.all_items = lambda: _sorted_by_range(candidates)  # type: ignore[method-assign]
     try:

@@ -73,7 +73,7 @@ from relance_portal.services import current_services
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 INVOICES_PER_PAGE = 25  # open invoices per page of the list: the page weighs the same for 25 or 5,000
-RECENT_INVOICES = 20  # the most recent invoices read to find the recently paid ones (one bounded, filtered Query)
+RECENT_INVOICES = 20  # the most recent settled invoices listed as recently paid (AP1c: only those are read)
 log = logging.getLogger("relance_portal.account")
 
 # The app refuses bodies over MAX_CONTENT_LENGTH (64 KB: the forms are tiny). The dispute form alone

@@ -73,12 +73,25 @@ def test_a_settled_invoice_never_stays_in_the_next_action_index(store):
     assert list(store.due_invoices(CREDITOR, date(2026, 12, 31))) == []
 
 
-def test_recently_paid_are_the_settled_ones_among_the_newest_numbers_newest_first(store):
-    settled = {3, 18, 21, 24}  # F-03 is older than the 20 newest numbers: not "recent"
+def test_recently_paid_are_the_newest_numbered_settled_invoices_and_only_they_are_read(store):
+    settled = {3, 18, 21, 24}
     store.put_new_invoices([an_invoice(f"F-{n:02d}", 100_00, paid=100_00 if n in settled else 0)
                             for n in range(1, 25)], [DEBTOR])
+    _debtor, summary = store.dunning_view(CREDITOR, DEBTOR.debtor_id)
+    by_number = {i.number: i for i in summary}
+    store.update_invoice(replace(by_number["F-20"], paid=Money(100_00, "EUR"), next_action_on=None))  # paid later
 
-    recent = store.recently_settled(CREDITOR, DEBTOR.debtor_id, among=20)
+    assert [i.number for i in store.recently_settled(CREDITOR, DEBTOR.debtor_id, limit=3)] == ["F-24", "F-21", "F-20"]
+    assert [i.number for i in store.recently_settled(CREDITOR, DEBTOR.debtor_id, limit=20)] == [
+        "F-24", "F-21", "F-20", "F-18", "F-03"]
+    assert all(i.is_settled() for i in store.recently_settled(CREDITOR, DEBTOR.debtor_id, limit=20))
 
-    assert [i.number for i in recent] == ["F-24", "F-21", "F-18"]
-    assert all(i.is_settled() for i in recent)
+
+def test_an_invoice_reopened_by_a_refund_leaves_the_recently_paid(store):
+    store.put_new_invoices([an_invoice("F-1", 100_00, paid=100_00), an_invoice("F-2", 50_00)], [DEBTOR])
+    (paid,) = store.recently_settled(CREDITOR, DEBTOR.debtor_id, limit=20)
+
+    store.update_invoice(replace(paid, paid=Money(40_00, "EUR"), next_action_on=date(2026, 10, 2)))
+
+    assert store.recently_settled(CREDITOR, DEBTOR.debtor_id, limit=20) == []
+    assert store.recently_settled(CREDITOR, "nobody", limit=20) == []

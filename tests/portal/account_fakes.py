@@ -44,9 +44,9 @@ class InMemoryAccountStore:
         mine = tuple(i for (c, d, _n), i in self.invoices.items() if (c, d) == (creditor_id, debtor_id))
         return DebtorAccount(creditor, debtor, mine)
 
-    def recently_settled(self, creditor_id: str, debtor_id: str, among: int) -> list[Invoice]:
-        mine = [i for (c, d, _n), i in self.invoices.items() if (c, d) == (creditor_id, debtor_id)]
-        return [i for i in sorted(mine, key=lambda i: i.number, reverse=True)[:among] if i.is_settled()]
+    def recently_settled(self, creditor_id: str, debtor_id: str, limit: int) -> list[Invoice]:
+        mine = [i for (c, d, _n), i in self.invoices.items() if (c, d) == (creditor_id, debtor_id) and i.is_settled()]
+        return sorted(mine, key=lambda i: i.number, reverse=True)[:limit]
 
     def find_invoice(self, creditor_id: str, debtor_id: str, number: str) -> Invoice | None:
         return self.invoices.get((creditor_id, debtor_id, number))

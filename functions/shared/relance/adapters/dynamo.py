@@ -114,7 +114,11 @@ def debtor_from(item: dict[str, Any]) -> Debtor:
 
 
 def _next_action_keys(invoice: Invoice) -> dict[str, str]:
-    if invoice.next_action_on is None or invoice.is_settled():  # a settled invoice is never worked on again
+    """GSI1: an open invoice with work planned is in the daily scan's partition (AP2); a settled one,
+    never worked on again, is in its debtor's settled partition by number (AP1c, "recently paid")."""
+    if invoice.is_settled():
+        return {"GSI1PK": keys.settled_index_pk(invoice.creditor_id, invoice.debtor_id), "GSI1SK": invoice.number}
+    if invoice.next_action_on is None:
         return {}
     return {
         "GSI1PK": keys.next_action_pk(invoice.creditor_id),
@@ -365,25 +369,26 @@ class DynamoStore:
                     for number, entry in sorted((item.get(OPEN_INVOICES) or {}).items())]
         return debtor_from(item), invoices
 
-    def recently_settled(self, creditor_id: str, debtor_id: str, among: int) -> list[Invoice]:
-        """AP1c: the settled invoices among the debtor's `among` highest-numbered ones, newest number
-        first, in one bounded Query.
+    def recently_settled(self, creditor_id: str, debtor_id: str, limit: int) -> list[Invoice]:
+        """AP1c: the debtor's `limit` highest-numbered settled invoices, newest number first: one Query on
+        their settled partition of GSI1, then one BatchGetItem of those invoices (none when nothing is settled).
 
-        French invoice numbers run in one chronological sequence (CGI, art. 242 nonies A), so these
-        are the most recent invoices; the portal shows them as recently paid. The filter runs in
-        DynamoDB after the `among` items are read (they are what is billed), so the open ones, which
-        the debtor item already lists, never cross the wire.
+        French invoice numbers run in one chronological sequence (CGI, art. 242 nonies A), so these are
+        the most recent ones; the portal shows them as recently paid. Only what is shown is read.
         """
         response = self._client.query(
             TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :inv)",
-            FilterExpression="paid_minor >= total_minor",
-            ExpressionAttributeValues={":pk": {"S": keys.debtor_pk(creditor_id, debtor_id)},
-                                       ":inv": {"S": keys.invoice_sk("")}},
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": keys.settled_index_pk(creditor_id, debtor_id)}},
             ScanIndexForward=False,
-            Limit=among,
+            Limit=limit,
         )
-        return [invoice_from(_from_dynamo(item)) for item in response.get("Items", [])]
+        numbers = [_from_dynamo(entry)["number"] for entry in response.get("Items", [])]
+        found = {item["number"]: invoice_from(item)
+                 for item in self._batch_get([keys.invoice_key(creditor_id, debtor_id, n) for n in numbers])}
+        # the index is eventually consistent: an invoice reopened since (a refund) is left out
+        return [found[n] for n in numbers if n in found and found[n].is_settled()]
 
     def get_debtors(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
         items = self._batch_get([keys.debtor_key(creditor_id, d) for d in set(debtor_ids)])

@@ -245,6 +245,11 @@ def plan_due_sk(day: date, debtor_id: str, plan_id: str) -> str:
 # --- back-office dashboard (issue 8): every debtor of a creditor, and the month's credit sales -----
 
 
+def settled_index_pk(creditor_id: str, debtor_id: str) -> str:
+    """AP1c: the GSI1 partition of a debtor's settled invoices (carried by each settled invoice, by number)."""
+    return f"CRED#{creditor_id}#DEBTOR#{debtor_id}#SETTLED"
+
+
 def debtor_index_pk(creditor_id: str) -> str:
     """AP12: the GSI1 partition listing every debtor of a creditor (carried by the debtor item itself)."""
     return f"CRED#{creditor_id}#DEBTORS"
