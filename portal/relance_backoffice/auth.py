@@ -21,6 +21,7 @@ bp = Blueprint("auth", __name__)
 SESSION_HOURS = timedelta(hours=8)
 READERS = ("finance", "viewer", "admin")
 DECIDERS = ("finance",)
+ADMINS = ("admin",)
 MAX_FIELD_CHARS = 256
 
 
@@ -35,6 +36,10 @@ class BackOfficeUser:
     @property
     def can_decide(self) -> bool:
         return any(group in DECIDERS for group in self.groups)
+
+    @property
+    def is_admin(self) -> bool:
+        return any(group in ADMINS for group in self.groups)
 
     @property
     def actor(self) -> str:

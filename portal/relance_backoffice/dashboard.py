@@ -126,15 +126,15 @@ def alert_text(alert: Alert) -> str:
         amount = money_filter(Money(int(params["amount_minor"]), params["currency"]))
     messages = {
         AlertKind.HIGH_RISK: lambda: _("Debtor %(debtor)s became high risk (score %(score)s/100).",
-                                       debtor=alert.debtor_id, score=params.get("score", "")),
+                                       debtor=alert.debtor_label, score=params.get("score", "")),
         AlertKind.PLAN_BROKEN: lambda: _("The installment plan of debtor %(debtor)s is broken.",
-                                         debtor=alert.debtor_id),
+                                         debtor=alert.debtor_label),
         AlertKind.DISPUTE_WAITING: lambda: _("The dispute of invoice %(number)s has been waiting %(days)s days.",
                                              number=params.get("number", ""), days=params.get("days", "")),
         AlertKind.INVOICE_OVER_90: lambda: _("Invoice %(number)s (%(amount)s) is now more than 90 days late.",
                                              number=params.get("number", ""), amount=amount),
         AlertKind.LARGE_AMOUNT: lambda: _("Debtor %(debtor)s owes %(amount)s, above the alert threshold.",
-                                          debtor=alert.debtor_id, amount=amount),
+                                          debtor=alert.debtor_label, amount=amount),
     }
     return messages[alert.kind]()
 

@@ -2,8 +2,9 @@
 finance's manual actions (pause and resume dunning, revoke portal links, record a payment made outside
 Stripe, write an invoice off, send the next step now, edit the contact details).
 
-`/debtors?q=` finds a debtor by id with one item read; there is no creditor-wide debtor list, so
-no Scan and no new access pattern.
+`/debtors?q=` goes straight to the debtor whose id is the query (one item read); otherwise it lists up to
+50 debtors whose name contains it, ignoring case and accents, from the creditor's debtor list (AP12, the
+dashboard's read: it grows with the creditor's debtors, acceptable for a back-office search).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from flask_babel import gettext as _
 from relance.domain.formatting import babel_locale
 from relance.domain.money import MINOR_DIGITS, Money
 from relance.services import debtor_actions
+from relance.services.dashboard import debtor_risk
+from relance.services.debtor_search import MAX_FOUND, find_by_name
 from relance.services.debtor_actions import (
     MAX_ADDRESS_CHARS,
     MAX_EMAILS,
@@ -46,6 +49,8 @@ from relance_portal.i18n import local_date_filter
 
 from relance_backoffice.auth import DECIDERS, READERS, BackOfficeUser, signed_in
 from relance_backoffice.calls import outcome_text
+from relance_backoffice.dashboard import band_text
+from relance_backoffice.dashboard import reason_text as risk_reason_text
 from relance_backoffice.disputes import reason_text
 from relance_backoffice.plans import state_text
 from relance_backoffice.services import services
@@ -59,11 +64,13 @@ MAX_QUERY_CHARS = 100
 @bp.get("/debtors")
 @signed_in(READERS)
 def search(user: BackOfficeUser):
-    """Find a debtor by their id (as in the invoice imports)."""
+    """Find a debtor by their id (as in the invoice imports), or by part of their name."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
     if query and account_of(user.creditor_id, query) is not None:
         return redirect(url_for("debtors.debtor", debtor_id=query))
-    return render_template("debtors/search.html", query=query, not_found=bool(query)), 404 if query else 200
+    found = find_by_name(services().dashboard, user.creditor_id, query) if query else []
+    return render_template("debtors/search.html", query=query, found=found, max_found=MAX_FOUND,
+                           not_found=bool(query) and not found), 404 if query and not found else 200
 
 
 @bp.get("/debtors/<debtor_id>")
@@ -323,8 +330,10 @@ def _debtor_page(user: BackOfficeUser, debtor_id: str, errors: dict[str, str], f
     disputes = ports.store.disputes_of(user.creditor_id, debtor_id)
     promises = [i for i in open_invoices if i.promised_on is not None]
     events = list(reversed(ports.store.audit_of(user.creditor_id, debtor_id)))
+    risk = debtor_risk(account.debtor, account.invoices, today, ports.dashboard)
     return render_template(
         "debtors/debtor.html", account=account, debtor=account.debtor, today=today, open_invoices=open_invoices,
+        risk=risk, band_text=band_text, risk_reason_text=risk_reason_text,
         plans=plans, disputes=disputes, promises=promises, events=events, event_sentence=event_sentence,
         state_text=state_text, reason_text=reason_text, can_decide=user.can_decide, errors=errors, form=form,
         at=datetime.fromisoformat, max_reason=MAX_REASON_CHARS, methods=MANUAL_METHODS, method_text=method_text,

@@ -32,6 +32,8 @@ class BackOfficeServices:
     notify_plan: Callable[[Any], None] | None = None  # mails the debtor finance's decision on their plan
     payments: Any = None  # PaymentsStore: payments finance records outside Stripe, the collections export
     jobs: Any = None  # SqsJobQueue: the dunning worker's queue, for "send the next step now" (None: not wired)
+    users: Any = None  # CognitoUsers: the admin's user administration in the pool (None: not wired)
+    policy_store: Any = None  # PolicyStore: the creditor's own policy versions, as `relance policy set` writes
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> BackOfficeServices:
@@ -52,6 +54,7 @@ class BackOfficeServices:
             closed_for=closed_for,
             dashboard=DashboardStore(load_settings().table_name),
             evidence=_evidence_ports(config),
+            **_admin_ports(pool_id),
             **_work_queue_ports(config),
         )
 
@@ -80,6 +83,15 @@ def _work_queue_ports(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"store": BackOfficeStore(settings.table_name), "documents": S3Documents(bucket) if bucket else None,
             "mailer": mailer, "access": access, "notify_plan": notify,
             "payments": PaymentsStore(settings.table_name), "jobs": jobs}
+
+
+def _admin_ports(pool_id: str) -> dict[str, Any]:
+    """The admin pages' ports: the user pool's admin API and the creditor's policy versions."""
+    from relance.adapters.cognito_users import CognitoUsers
+    from relance.adapters.policy_store import PolicyStore
+    from relance.adapters.settings import load_settings
+
+    return {"users": CognitoUsers(pool_id), "policy_store": PolicyStore(load_settings().table_name)}
 
 
 def _evidence_ports(config: Mapping[str, Any]) -> Any:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from relance.adapters.alerts_store import AlertsStore
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Debtor
+from relance.domain.risk_upkeep import RiskUpdate, StoredRisk
 
 from tests.backoffice.backoffice_world import CREDITOR, FINANCE, VIEWER
 from tests.backoffice.conftest import sign_in
@@ -124,6 +126,24 @@ def test_the_riskiest_debtors_show_their_reasons(client, receivables):
     assert "Oldest overdue invoice: 120 days late." in risk
     assert "One open dispute." in risk
     assert "€629.85 overdue." in risk
+
+
+def test_the_riskiest_debtors_show_the_score_the_debtor_watch_stored(client, world, receivables):
+    # computed now, Boulangerie Martin would be 11, low, "€629.85 overdue." (above); the watch stored otherwise
+    stored = RiskUpdate(72, "high", ({"code": "risk.broken_commitments", "points": 15, "params": {"count": "2"}},),
+                        band_before=None)
+    AlertsStore(world.store.table_name).record_risk(C, "d-1", StoredRisk(), stored, None, None,
+                                                    datetime(2025, 3, 31, 7, tzinfo=UTC))
+    sign_in(client, FINANCE)
+
+    page = client.get("/dashboard?lang=en").get_data(as_text=True)
+
+    risk = page[page.index('id="risk-heading"'):]
+    martin = risk[risk.index("Boulangerie Martin SARL"):risk.index("Garage Dupont")]
+    assert "<td class=\"amount\">72</td>" in martin and "high risk" in martin
+    assert "2 broken plans or promises." in martin
+    assert "€629.85 overdue." not in risk
+    assert "Oldest overdue invoice: 120 days late." in risk  # Garage Dupont, never scored: computed now
 
 
 def test_the_plan_queue_count_links_to_the_queue(client, world, monkeypatch):

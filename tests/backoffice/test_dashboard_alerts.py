@@ -57,3 +57,29 @@ def test_a_day_without_alerts_says_so(client, world, monkeypatch):
     page = client.get("/dashboard?lang=en").get_data(as_text=True)
 
     assert "No alert today." in page
+
+
+def test_an_alert_names_the_debtor_and_an_older_one_without_a_name_shows_the_id(client, world, alerts):
+    AlertsStore(world.store.table_name).raise_alerts(
+        [Alert(C, TODAY, AlertKind.LARGE_AMOUNT, "d-4#EUR", "d-4", "/debtors/d-4",
+               {"amount_minor": "1210000", "currency": "EUR"}, debtor_name="Garage Dupont")],
+        datetime(2025, 3, 31, 10, tzinfo=UTC))
+    sign_in(client, FINANCE)
+
+    page = client.get("/dashboard?lang=en").get_data(as_text=True)
+
+    assert '<a href="/debtors/d-4">Debtor Garage Dupont owes €12,100.00, above the alert threshold.</a>' in page
+    assert "Debtor d-1 became high risk" in page  # raised before names were stored
+
+
+def test_a_debtor_name_with_a_script_tag_is_escaped_in_the_alert_list(client, world, alerts):
+    AlertsStore(world.store.table_name).raise_alerts(
+        [Alert(C, TODAY, AlertKind.HIGH_RISK, "d-5", "d-5", "/debtors/d-5", {"score": "70"},
+               debtor_name="<script>alert(1)</script> SARL")],
+        datetime(2025, 3, 31, 10, tzinfo=UTC))
+    sign_in(client, FINANCE)
+
+    page = client.get("/dashboard?lang=en").get_data(as_text=True)
+
+    assert "Debtor &lt;script&gt;alert(1)&lt;/script&gt; SARL became high risk" in page
+    assert "<script>alert(1)</script>" not in page

@@ -244,7 +244,7 @@ def test_the_debtor_search_finds_by_id_and_says_when_nothing_matches(client, cas
     missing = client.get("/debtors?q=nobody&lang=en")
 
     assert found.status_code == 302 and found.headers["Location"].endswith("/debtors/d-1")
-    assert missing.status_code == 404 and "No debtor has this id." in missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "No debtor has this id or a name containing it." in missing.get_data(as_text=True)
 
 
 def test_another_creditors_debtor_is_not_found(client, world, case):

@@ -130,8 +130,8 @@ def test_a_digest_delivered_twice_sends_one_mail_listing_each_alert_with_its_lin
     for url in (f"{BACKOFFICE}/debtors/d1", f"{BACKOFFICE}/disputes", f"{BACKOFFICE}/plans/acme/d1/p-1"):
         assert url in text and f'href="{url}"' in html
     # (moto's in-process outbox hands non-ASCII back escaped; the rendering itself is checked in tests/unit)
-    assert "12,000.00) is now more than 90 days late." in text and "Invoice F-9 (d1, " in text
-    assert "12,100.00, above your alert threshold." in text
+    assert "12,000.00) is now more than 90 days late." in text and "Invoice F-9 (Client SARL, " in text
+    assert "Debtor Client SARL owes " in text and "12,100.00, above your alert threshold." in text
     assert "installment plan p-1 is broken" in text
     assert "has been waiting" in text
     assert "Scan" not in calls

@@ -41,3 +41,32 @@ def test_the_html_digest_escapes_what_comes_from_data():
     mail = render_alerts_digest(a_digest("en"))
 
     assert "d&lt;2&gt;" in mail.html and "d<2>" not in mail.html
+
+
+def a_digest_naming(name: str, language: str = "en") -> AlertsDigestMail:
+    large = Alert("acme", DAY, AlertKind.LARGE_AMOUNT, "d1#EUR", "d1", "/debtors/d1",
+                  {"amount_minor": "1210000", "currency": "EUR"}, debtor_name=name)
+    return AlertsDigestMail(Creditor("acme", "Acme SAS"), ("finance@acme.example",), language, DAY,
+                            (DigestLine(large, "https://bo.example/debtors/d1"),), "id")
+
+
+def test_the_digest_names_the_debtor_rather_than_their_id():
+    english, french = render_alerts_digest(a_digest_naming("Client SARL")), render_alerts_digest(
+        a_digest_naming("Client SARL", "fr"))
+
+    assert "- Debtor Client SARL owes €12,100.00, above your alert threshold." in english.text
+    assert "Debtor Client SARL owes €12,100.00" in english.html
+    assert "Le débiteur Client SARL doit 12\u202f100,00\u00a0€" in french.text
+
+
+def test_an_alert_stored_before_names_were_kept_shows_the_debtor_id():
+    mail = render_alerts_digest(a_digest("en"))
+
+    assert "Invoice F-9 (d1, €12,000.00)" in mail.text
+
+
+def test_a_debtor_name_with_a_script_tag_is_escaped_in_the_html_digest():
+    mail = render_alerts_digest(a_digest_naming("<script>alert(1)</script> SARL"))
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; SARL" in mail.html
+    assert "<script>" not in mail.html

@@ -193,3 +193,15 @@ def test_reasons_without_a_parameter_value_store_cleanly():
     score = RiskScore(0, "low", (RiskReason("risk.overdue_amount", 0, {"amount": None}),))
 
     assert stored_reasons(score) == ()
+
+
+def test_the_high_risk_and_large_amount_alerts_carry_the_debtors_name():
+    # 120 days late: 20; 50 000 € overdue: 15; two broken plans: 15; one dispute: 5; one bounce: 5 → 60, high
+    invoices = [replace(an_invoice("F-1", days_late=120, total=50_000_00), disputed=True)]
+    change = DebtorChange(a_debtor(bounced=1), invoices, StoredRisk(), invoices_before=[], broken_commitments=2)
+    store = FakeStore()
+
+    debtor_changed(change, TODAY, NOW, store, Changed)
+
+    kinds = {alert.kind: alert.debtor_name for alert in store.alerts}
+    assert kinds == {AlertKind.HIGH_RISK: "Client SARL", AlertKind.LARGE_AMOUNT: "Client SARL"}

@@ -36,12 +36,13 @@ def alert_item(alert: Alert, raised_at: datetime) -> dict[str, Any]:
     return {**keys.alert_key(alert.creditor_id, alert.alert_id), "entity": "alert", "alert_id": alert.alert_id,
             "creditor_id": alert.creditor_id, "debtor_id": alert.debtor_id, "day": alert.day.isoformat(),
             "kind": alert.kind.value, "ref": alert.ref, "path": alert.path, "params": dict(alert.params) or None,
-            "raised_at": raised_at.isoformat()}
+            "debtor_name": alert.debtor_name or None, "raised_at": raised_at.isoformat()}
 
 
 def alert_from(item: dict[str, Any]) -> Alert:
     return Alert(item["creditor_id"], date.fromisoformat(item["day"]), AlertKind(item["kind"]), item["ref"],
-                 item["debtor_id"], item["path"], {k: str(v) for k, v in (item.get("params") or {}).items()})
+                 item["debtor_id"], item["path"], {k: str(v) for k, v in (item.get("params") or {}).items()},
+                 str(item.get("debtor_name") or ""))  # absent on alerts raised before names were stored
 
 
 def stored_risk_of(item: dict[str, Any]) -> StoredRisk:
@@ -230,7 +231,8 @@ class AlertsStore(DynamoStore):
         for item in self._batch_get([keys.debtor_key(creditor_id, d) for d in sorted(watched)]):
             for invoice in open_invoices_of(item):
                 if invoice.number in watched[item["debtor_id"]]:
-                    lines.append(OpenInvoiceLine(invoice.debtor_id, invoice.number, invoice.due_on, invoice.balance))
+                    lines.append(OpenInvoiceLine(invoice.debtor_id, invoice.number, invoice.due_on, invoice.balance,
+                                                 str(item.get("name") or "")))
         return lines
 
     def disputes_opened_between(self, creditor_id: str, first: date, last: date) -> list[WaitingDispute]:

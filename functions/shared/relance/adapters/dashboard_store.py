@@ -18,8 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from relance.adapters import keys
-from relance.adapters.alerts_store import alert_from
+from relance.adapters.alerts_store import alert_from, broken_commitments_of, stored_risk_of
 from relance.adapters.dynamo import OPEN_INVOICES, debtor_from, invoice_from_summary
+from relance.adapters.dynamo_codec import from_dynamo as _from_dynamo
 from relance.adapters.dynamo_codec import to_dynamo as _to_dynamo
 from relance.adapters.payments_store import PaymentsStore
 from relance.domain.aging import MonthEndFigure, MonthEndSnapshot, months_between
@@ -27,6 +28,7 @@ from relance.domain.alerts import Alert
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.parties import Debtor
+from relance.domain.risk_upkeep import StoredRisk
 
 
 class DashboardStore(PaymentsStore):
@@ -42,6 +44,20 @@ class DashboardStore(PaymentsStore):
         """Every debtor of the creditor with their open invoices, from the debtor items' summaries."""
         items = self._batch_get([keys.debtor_key(creditor_id, d) for d in self.debtor_ids(creditor_id)])
         return [(debtor_from(item), _open_invoices(item)) for item in sorted(items, key=lambda i: i["debtor_id"])]
+
+    def accounts_with_risk(self, creditor_id: str) -> list[tuple[Debtor, list[Invoice], StoredRisk, int]]:
+        """AP12 as `open_accounts`, with the risk each debtor item carries (AL5) and its broken plans."""
+        items = self._batch_get([keys.debtor_key(creditor_id, d) for d in self.debtor_ids(creditor_id)])
+        return [(debtor_from(item), _open_invoices(item), stored_risk_of(item), broken_commitments_of(item))
+                for item in sorted(items, key=lambda i: i["debtor_id"])]
+
+    def stored_risk(self, creditor_id: str, debtor_id: str) -> tuple[StoredRisk, int]:
+        """AL5 for one debtor: the risk their item carries and their broken plans (nothing stored when absent)."""
+        response = self._client.get_item(TableName=self.table_name,
+                                         Key=_to_dynamo(keys.debtor_key(creditor_id, debtor_id)),
+                                         ProjectionExpression="risk_score, risk_band, risk_reasons, broken_plans")
+        item = _from_dynamo(response.get("Item") or {})
+        return stored_risk_of(item), broken_commitments_of(item)
 
     def alerts_of_day(self, creditor_id: str, day: date) -> list[tuple[Alert, str]]:
         """AL1: the creditor's alerts of `day`, each with the instant it was raised."""

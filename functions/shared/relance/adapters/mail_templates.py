@@ -149,7 +149,7 @@ def render_alerts_digest(mail: AlertsDigestMail) -> RenderedMail:
         amount = ""
         if params.get("amount_minor") and params.get("currency"):
             amount = format_money(Money(int(params["amount_minor"]), params["currency"]), language)
-        lines.append({"kind": line.alert.kind.value, "debtor_id": line.alert.debtor_id, "url": line.url,
+        lines.append({"kind": line.alert.kind.value, "debtor": line.alert.debtor_label, "url": line.url,
                       "amount": amount, "number": params.get("number", ""), "days": params.get("days", ""),
                       "score": params.get("score", ""), "plan_id": params.get("plan_id", "")})
     context = {"language": language, "creditor": mail.creditor, "day": format_day(mail.day, language, "long"),

@@ -77,6 +77,13 @@ def load_policy_file(path: str | Path) -> PolicyBook:
     return _load(document, origin)
 
 
+def load_policy_text(text: str, origin: str) -> PolicyBook:
+    """The policy book in a document sent as text (the back office's upload): JSON if it opens with `{`,
+    else YAML; InvalidPolicy lists every problem by path."""
+    is_json = text.lstrip().startswith("{") or origin.lower().endswith(_JSON_SUFFIXES)
+    return _load(read_json(text, origin) if is_json else read_yaml(text, origin), origin)
+
+
 def read_yaml(text: str, origin: str) -> Any:
     """The YAML document in `text`; a syntax error or a repeated key becomes InvalidPolicy naming the line."""
     try:

@@ -58,6 +58,12 @@ class Alert:
     debtor_id: str
     path: str  # the back-office page, e.g. /debtors/<id>
     params: Mapping[str, str] = field(default_factory=dict)  # what the sentence names (band, amount, days…)
+    debtor_name: str = ""  # as it was when raised; empty on alerts raised before names were stored
+
+    @property
+    def debtor_label(self) -> str:
+        """Who the alert is about, for people: the debtor's name, else their id."""
+        return self.debtor_name or self.debtor_id
 
     @property
     def alert_id(self) -> str:
@@ -71,12 +77,12 @@ def debtor_path(debtor_id: str) -> str:
 
 
 def high_risk_alert(creditor_id: str, debtor_id: str, band_before: str | None, band_after: str,
-                    today: date, score: int) -> Alert | None:
+                    today: date, score: int, debtor_name: str = "") -> Alert | None:
     """An alert when the debtor's band becomes high (not while it stays high)."""
     if band_after != "high" or band_before == "high":
         return None
     return Alert(creditor_id, today, AlertKind.HIGH_RISK, debtor_id, debtor_id, debtor_path(debtor_id),
-                 {"score": str(score), "band_before": band_before or ""})
+                 {"score": str(score), "band_before": band_before or ""}, debtor_name)
 
 
 def plan_broken_alert(creditor_id: str, debtor_id: str, plan_id: str, state_before: str | None,
@@ -89,7 +95,7 @@ def plan_broken_alert(creditor_id: str, debtor_id: str, plan_id: str, state_befo
 
 
 def large_amount_alerts(creditor_id: str, debtor_id: str, before: Iterable[Money], after: Iterable[Money],
-                        rules: AlertRules, today: date) -> list[Alert]:
+                        rules: AlertRules, today: date, debtor_name: str = "") -> list[Alert]:
     """One alert per currency whose open balance went from at or below the threshold to above it."""
     previous = {m.currency: m for m in before}
     alerts = []
@@ -102,7 +108,7 @@ def large_amount_alerts(creditor_id: str, debtor_id: str, before: Iterable[Money
             continue
         alerts.append(Alert(creditor_id, today, AlertKind.LARGE_AMOUNT, f"{debtor_id}#{balance.currency}",
                             debtor_id, debtor_path(debtor_id),
-                            {"amount_minor": str(balance.minor), "currency": balance.currency}))
+                            {"amount_minor": str(balance.minor), "currency": balance.currency}, debtor_name))
     return alerts
 
 
@@ -114,6 +120,7 @@ class OpenInvoiceLine:
     number: str
     due_on: date
     balance: Money
+    debtor_name: str = ""
 
 
 def invoice_over_90_alerts(creditor_id: str, invoices: Iterable[OpenInvoiceLine], since: date,
@@ -134,7 +141,8 @@ def invoice_over_90_alerts(creditor_id: str, invoices: Iterable[OpenInvoiceLine]
         alerts.append(Alert(creditor_id, today, AlertKind.INVOICE_OVER_90, f"{line.debtor_id}#{line.number}",
                             line.debtor_id, debtor_path(line.debtor_id),
                             {"number": line.number, "days": str((today - line.due_on).days),
-                             "amount_minor": str(line.balance.minor), "currency": line.balance.currency}))
+                             "amount_minor": str(line.balance.minor), "currency": line.balance.currency},
+                            line.debtor_name))
     return alerts
 
 

@@ -68,6 +68,13 @@ def reasons_from_stored(stored: Sequence[Mapping[str, Any]]) -> tuple[RiskReason
     return tuple(reasons)
 
 
+def stored_score(stored: StoredRisk) -> RiskScore | None:
+    """The score the debtor item carries, with its reasons, as the back office shows it; None before the first score."""
+    if stored.score is None or stored.band is None:
+        return None
+    return RiskScore(stored.score, stored.band, reasons_from_stored(stored.reasons))
+
+
 def risk_update(stored: StoredRisk, fresh: RiskScore) -> RiskUpdate | None:
     """The write a fresh score asks for, or None when the item already says the same."""
     reasons = stored_reasons(fresh)

@@ -78,7 +78,7 @@ def keep_risk(change: DebtorChange, today: date, now: datetime, store: RiskStore
         if update is None:
             return RiskOutcome.UNCHANGED
         alert = high_risk_alert(debtor.creditor_id, debtor.debtor_id, update.band_before, update.band, today,
-                                update.score)
+                                update.score, debtor.name)
         try:
             store.record_risk(debtor.creditor_id, debtor.debtor_id, stored, update, update.audit_event(), alert, now)
         except conflict:
@@ -95,7 +95,7 @@ def alerts_for_change(change: DebtorChange, today: date, rules: AlertRules) -> l
     """The alerts a debtor item's change raises by itself: an open balance going above the threshold."""
     before = open_balances(change.invoices_before or [])
     return large_amount_alerts(change.debtor.creditor_id, change.debtor.debtor_id, before,
-                               open_balances(change.invoices), rules, today)
+                               open_balances(change.invoices), rules, today, change.debtor.name)
 
 
 def over_90_watch_lines(change: DebtorChange) -> list[tuple[date, str, str]]:
