@@ -11,7 +11,13 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from relance.adapters.cognito import AccountNotUsable, NewPasswordRequired, WrongCredentials
+from relance.adapters.cognito import (
+    AccountNotUsable,
+    ChallengeExpired,
+    NewPasswordRequired,
+    PasswordRefused,
+    WrongCredentials,
+)
 from relance_portal.errors import log
 
 from relance_backoffice.services import services
@@ -111,28 +117,74 @@ def sign_in():
                 log.warning("Sign-in refused", extra={"reason": "credentials"})
                 errors["form"] = _("The username or the password is wrong.")
                 status = 401
-            except NewPasswordRequired:
-                errors["form"] = _("Your account still has its temporary password: ask an administrator "
-                                   "to set your password.")
-                status = 401
+            except NewPasswordRequired as step:
+                # an invited account: the person chooses their own password, on the next page
+                session["new_password"] = {"username": username, "challenge": step.challenge,
+                                           "next": request.args.get("next", "")}
+                return redirect(url_for("auth.new_password"))
             except AccountNotUsable:
                 log.warning("Sign-in refused", extra={"reason": "no_group_or_creditor"})
                 errors["form"] = _("Your account has no access to the back office yet: ask an administrator.")
                 status = 403
             else:
-                language = session.get("lang")
-                session.clear()  # a new session for a new person: nothing from before sign-in survives
-                if language:
-                    session["lang"] = language
-                session.permanent = True
-                session["user"] = {"username": user.username, "groups": list(user.groups),
-                                   "creditor_id": user.creditor_id, "at": datetime.now(UTC).isoformat()}
-                log.info("Signed in", extra={"creditor_id": user.creditor_id, "groups": list(user.groups)})
-                return redirect(_safe_next(request.args.get("next")))
+                return _open_session(user, request.args.get("next"))
         else:
             status = 400
     return render_template("sign_in.html", errors=errors, username=username,
                            next=request.args.get("next", "")), status
+
+
+MIN_PASSWORD_CHARS = 12  # the user pool's policy (template.yaml); Cognito checks the rest
+
+
+@bp.route("/sign-in/new-password", methods=["GET", "POST"])
+def new_password():
+    """An invited person's first sign-in: they choose their own password instead of the temporary one."""
+    step = session.get("new_password")
+    if not step or services().new_password is None:
+        return redirect(url_for("auth.sign_in"))
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        chosen = request.form.get("new_password", "")[:MAX_FIELD_CHARS]
+        again = request.form.get("confirm_password", "")[:MAX_FIELD_CHARS]
+        if len(chosen) < MIN_PASSWORD_CHARS:
+            errors["new_password"] = _("Choose a password of at least %(count)s characters.",
+                                       count=MIN_PASSWORD_CHARS)
+        elif chosen != again:
+            errors["confirm_password"] = _("The two passwords differ.")
+        if not errors:
+            try:
+                user = services().new_password(step["username"], step["challenge"], chosen)
+            except PasswordRefused:
+                errors["new_password"] = _("This password is not accepted: use upper and lower case letters "
+                                           "and at least one digit.")
+            except ChallengeExpired:
+                session.pop("new_password", None)
+                log.warning("Sign-in refused", extra={"reason": "new_password_step_expired"})
+                return redirect(url_for("auth.sign_in", expired=1))
+            except AccountNotUsable:
+                session.pop("new_password", None)
+                log.warning("Sign-in refused", extra={"reason": "no_group_or_creditor"})
+                return render_template("sign_in.html", username="", next="", errors={
+                    "form": _("Your account has no access to the back office yet: ask an administrator.")}), 403
+            else:
+                return _open_session(user, step.get("next"))
+        status = 400
+    return render_template("new_password.html", errors=errors, min_chars=MIN_PASSWORD_CHARS), status
+
+
+def _open_session(user, next_target: str | None):
+    """A new 8-hour session for the person who just signed in, then the page they asked for."""
+    language = session.get("lang")
+    session.clear()  # a new session for a new person: nothing from before sign-in survives
+    if language:
+        session["lang"] = language
+    session.permanent = True
+    session["user"] = {"username": user.username, "groups": list(user.groups),
+                       "creditor_id": user.creditor_id, "at": datetime.now(UTC).isoformat()}
+    log.info("Signed in", extra={"creditor_id": user.creditor_id, "groups": list(user.groups)})
+    return redirect(_safe_next(next_target))
 
 
 @bp.post("/sign-out")

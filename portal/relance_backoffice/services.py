@@ -32,6 +32,7 @@ class BackOfficeServices:
     notify_plan: Callable[[Any], None] | None = None  # mails the debtor finance's decision on their plan
     payments: Any = None  # PaymentsStore: payments finance records outside Stripe, the collections export
     jobs: Any = None  # SqsJobQueue: the dunning worker's queue, for "send the next step now" (None: not wired)
+    new_password: Callable[[str, str, str], SignedInUser] | None = None  # an invited user's first password
     users: Any = None  # CognitoUsers: the admin's user administration in the pool (None: not wired)
     policy_store: Any = None  # PolicyStore: the creditor's own policy versions, as `relance policy set` writes
 
@@ -49,6 +50,7 @@ class BackOfficeServices:
                                "or set RELANCE_COGNITO_USER_POOL_ID and RELANCE_COGNITO_CLIENT_ID")
         return cls(
             sign_in=CognitoSignIn(pool_id, client_id).sign_in,
+            new_password=CognitoSignIn(pool_id, client_id).set_new_password,
             plans=PlansStore(load_settings().table_name),
             policies_for=policies_for,
             closed_for=closed_for,

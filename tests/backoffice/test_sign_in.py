@@ -104,3 +104,51 @@ def _token(client) -> str:
     from tests.backoffice.backoffice_world import csrf_token
 
     return csrf_token(client.get("/plans").get_data(as_text=True))
+
+
+def _invite(email: str, temporary: str = "Temporary-Pass-1") -> None:
+    """What /admin/users does: an account with a temporary password, in a group, for the creditor."""
+    import os
+
+    from relance.adapters.aws import client as aws_client
+
+    idp, pool = aws_client("cognito-idp"), os.environ["RELANCE_COGNITO_USER_POOL_ID"]
+    idp.admin_create_user(UserPoolId=pool, Username=email, TemporaryPassword=temporary, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
+                                          {"Name": "custom:creditor_id", "Value": "acme"}])
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="finance")
+
+
+def _new_password(client, new: str, again: str | None = None):
+    from tests.backoffice.backoffice_world import csrf_token
+
+    page = client.get("/sign-in/new-password?lang=en")
+    return client.post("/sign-in/new-password", data={
+        "new_password": new, "confirm_password": new if again is None else again,
+        "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def test_an_invited_person_chooses_their_password_at_the_first_sign_in_then_signs_in_with_it(client, world):
+    _invite("nina@atelier.example")
+
+    first = sign_in(client, "nina@atelier.example", password="Temporary-Pass-1")
+    form = client.get(first.headers["Location"] + "?lang=en").get_data(as_text=True)
+    mismatch = _new_password(client, "Nina-Chose-This-9", again="Nina-Chose-That-9")
+    too_short = _new_password(client, "Short-1")
+    done = _new_password(client, "Nina-Chose-This-9")
+
+    assert first.status_code == 302 and first.headers["Location"] == "/sign-in/new-password"
+    assert 'autocomplete="new-password"' in form and "Choose your password" in form
+    assert mismatch.status_code == 400 and "The two passwords differ." in mismatch.get_data(as_text=True)
+    assert too_short.status_code == 400 and "at least 12 characters" in too_short.get_data(as_text=True)
+    assert done.status_code == 302 and done.headers["Location"] == "/dashboard"
+    assert "Signed in as nina@atelier.example" in client.get("/plans?lang=en").get_data(as_text=True)
+    client.post("/sign-out", data={"csrf_token": _token(client)})
+    again = sign_in(client, "nina@atelier.example", password="Nina-Chose-This-9")
+    assert again.status_code == 302 and again.headers["Location"] == "/dashboard"
+
+
+def test_the_password_page_without_a_pending_first_sign_in_goes_back_to_sign_in(client):
+    response = client.get("/sign-in/new-password")
+
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")

@@ -26,9 +26,28 @@ class WrongCredentials(RelanceError):
 
 
 class NewPasswordRequired(RelanceError):
-    """The account still has its temporary password: an admin must set a permanent one."""
+    """The account still has its temporary password (an admin invited it): the person chooses their own.
+
+    `challenge` is Cognito's session for that step (valid a few minutes), to pass to `set_new_password`.
+    """
 
     code = "auth.new_password_required"
+
+    def __init__(self, message: str, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class PasswordRefused(RelanceError):
+    """The new password does not meet the pool's rules (length, upper and lower case, a digit)."""
+
+    code = "auth.password_refused"
+
+
+class ChallengeExpired(RelanceError):
+    """The step to choose a password took too long, or was already used: sign in again."""
+
+    code = "auth.challenge_expired"
 
 
 class AccountNotUsable(RelanceError):
@@ -72,17 +91,37 @@ class CognitoSignIn:
                 idp.exceptions.UserNotConfirmedException):
             raise WrongCredentials("wrong username or password") from None  # the cause names the user
         if answer.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
-            raise NewPasswordRequired("the account still has its temporary password")
-        if "AuthenticationResult" not in answer:
-            raise AccountNotUsable(f"sign-in asks for {answer.get('ChallengeName')}, which the back office "
-                                   "does not support", challenge=answer.get("ChallengeName"))
-        claims = _claims(answer["AuthenticationResult"]["IdToken"])
-        groups = tuple(g for g in claims.get("cognito:groups") or () if g in GROUPS)
-        creditor_id = claims.get(CREDITOR_ATTRIBUTE) or ""
-        if not groups or not creditor_id:
-            raise AccountNotUsable("the account has no back-office group or no creditor",
-                                   has_group=bool(groups), has_creditor=bool(creditor_id))
-        return SignedInUser(claims.get("cognito:username") or username, groups, creditor_id)
+            raise NewPasswordRequired("the account still has its temporary password", answer.get("Session", ""))
+        return _user_from(answer, username)
+
+    def set_new_password(self, username: str, challenge: str, new_password: str) -> SignedInUser:
+        """Answer Cognito's NEW_PASSWORD_REQUIRED step: the invited person's own password, then signed in."""
+        idp = client("cognito-idp")
+        try:
+            answer = idp.respond_to_auth_challenge(
+                ClientId=self.client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=challenge,
+                ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
+            )
+        except idp.exceptions.InvalidPasswordException:
+            raise PasswordRefused("the new password does not meet the pool's rules") from None
+        except (idp.exceptions.NotAuthorizedException, idp.exceptions.CodeMismatchException,
+                idp.exceptions.ExpiredCodeException, idp.exceptions.UserNotFoundException):
+            raise ChallengeExpired("the password step expired or was already answered") from None
+        return _user_from(answer, username)
+
+
+def _user_from(answer: dict[str, Any], username: str) -> SignedInUser:
+    """The signed-in user from Cognito's answer; AccountNotUsable without tokens, a group or a creditor."""
+    if "AuthenticationResult" not in answer:
+        raise AccountNotUsable(f"sign-in asks for {answer.get('ChallengeName')}, which the back office "
+                               "does not support", challenge=answer.get("ChallengeName"))
+    claims = _claims(answer["AuthenticationResult"]["IdToken"])
+    groups = tuple(g for g in claims.get("cognito:groups") or () if g in GROUPS)
+    creditor_id = claims.get(CREDITOR_ATTRIBUTE) or ""
+    if not groups or not creditor_id:
+        raise AccountNotUsable("the account has no back-office group or no creditor",
+                               has_group=bool(groups), has_creditor=bool(creditor_id))
+    return SignedInUser(claims.get("cognito:username") or username, groups, creditor_id)
 
 
 def add_user(user_pool_id: str, email: str, group: str, creditor_id: str, password: str) -> None:
