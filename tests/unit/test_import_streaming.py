@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from itertools import islice
 
+import pytest
+
 from relance.domain.csv_invoices import InvoiceRow, RowError, _SeenNumbers, read_invoices
 from relance.services import imports
 
@@ -98,3 +100,16 @@ def test_the_dry_run_of_an_endless_stream_of_bad_rows_holds_only_the_capped_erro
 
     assert len(report.errors) <= 2 * imports.MAX_REPORTED_ERRORS
     assert report.error_count() == 40_000
+
+
+def test_a_zip_entry_longer_than_the_limit_is_refused_and_its_sniffed_head_is_read_back_first():
+    from relance.services.imports import InvalidImportFile, _Bounded, _Prefixed
+
+    within = _Bounded(io.BytesIO(b"0123456789" * 5), limit=50)
+    head = within.read(8)
+    assert head == b"01234567"
+    assert io.BufferedReader(_Prefixed(head, within)).read() == b"0123456789" * 5
+
+    beyond = io.BufferedReader(_Prefixed(b"", _Bounded(io.BytesIO(b"x" * 51), limit=50)))
+    with pytest.raises(InvalidImportFile, match="more than 50 bytes"):
+        beyond.read()

@@ -452,7 +452,7 @@ def _files_of(stream: BinaryIO, kind: str, name: str | None,
                 continue
             with archive.open(info) as raw:
                 bounded = _Bounded(raw, MAX_ZIP_ENTRY_BYTES)
-                head = bounded.peek_head(SNIFF_BYTES)
+                head = bounded.read(SNIFF_BYTES)
                 entry_kind = _kind_of(head)
                 if entry_kind == ZIP:
                     report.rows += 1
@@ -461,7 +461,7 @@ def _files_of(stream: BinaryIO, kind: str, name: str | None,
                                                   "outer ZIP", None, entry))
                     report.files.append({"name": entry, "format": "zip", "outcome": "error"})
                     continue
-                yield entry, entry_kind, io.BufferedReader(bounded)  # type: ignore[arg-type]
+                yield entry, entry_kind, io.BufferedReader(_Prefixed(head, bounded))  # type: ignore[arg-type]
 
 
 def _entry_problem(info: zipfile.ZipInfo) -> tuple[str, str] | None:
@@ -474,26 +474,17 @@ def _entry_problem(info: zipfile.ZipInfo) -> tuple[str, str] | None:
 
 
 class _Bounded(io.RawIOBase):
-    """A ZIP entry read through a counter: more than `limit` bytes, whatever its header claimed, is refused."""
+    """A ZIP entry read through a counter: more than `limit` bytes, whatever its header claimed, is refused.
+    The bytes read to sniff its format are put back in front of it by `_Prefixed`, as for any stream."""
 
     def __init__(self, raw: BinaryIO, limit: int) -> None:
         super().__init__()
         self._raw, self._limit, self._read = raw, limit, 0
-        self._head = b""
-
-    def peek_head(self, size: int) -> bytes:
-        self._head = self._raw.read(size)
-        self._read = len(self._head)
-        return self._head
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # noqa: ANN001 - a writable buffer
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size], self._head = self._head[:size], self._head[size:]
-            return size
         chunk = self._raw.read(len(buffer))
         self._read += len(chunk)
         if self._read > self._limit:
