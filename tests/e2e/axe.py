@@ -23,7 +23,13 @@ def _axe_source() -> str:
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Every serious or critical axe-core violation on the page as it is now."""
+    """Every serious or critical axe-core violation on the page as it is now, styled as the reader sees it.
+
+    Sizes (target-size, contrast) are only right once the style sheets and fonts are in: on a busy machine a
+    navigation's heading can be visible before then, so wait for both rather than judge an unstyled page.
+    """
+    page.wait_for_load_state("load")
+    page.evaluate("async () => { await document.fonts.ready; return true; }")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(f"() => {{ {_axe_source()}\n; return true; }}")
     result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
