@@ -58,6 +58,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/dunning.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) node_modules .relance site .pytest_cache

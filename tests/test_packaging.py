@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -78,14 +80,133 @@ def test_the_local_stack_creates_every_data_resource_of_the_template(stack):
 
     tables = set(client("dynamodb").list_tables()["TableNames"])
     queues = set(client("sqs").list_queues().get("QueueUrls", []))
+    buckets = {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
+    topics = {t["TopicArn"] for t in client("sns").list_topics()["Topics"]}
+    pools = {p["Id"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]}
+    groups = {g["GroupName"] for pool in pools
+              for g in client("cognito-idp").list_groups(UserPoolId=pool)["Groups"]}
+    secrets = {s["ARN"] for s in client("secretsmanager").list_secrets()["SecretList"]}
+    parameters = {p["Name"] for p in client("ssm").describe_parameters()["Parameters"]}
+    dashboards = {d["DashboardName"] for d in client("cloudwatch").list_dashboards()["DashboardEntries"]}
+    distributions = {d["Id"] for d in client("cloudfront").list_distributions()["DistributionList"].get("Items", [])}
+    created = {
+        "AWS::DynamoDB::Table": tables, "AWS::SQS::Queue": queues, "AWS::S3::Bucket": buckets,
+        "AWS::SNS::Topic": topics, "AWS::Cognito::UserPool": pools, "AWS::Cognito::UserPoolGroup": groups,
+        "AWS::SecretsManager::Secret": secrets, "AWS::SSM::Parameter": parameters,
+        "AWS::CloudWatch::Dashboard": dashboards, "AWS::CloudFront::Distribution": distributions,
+    }
 
-    for name, resource in TEMPLATE["Resources"].items():
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            assert stack.physical[name] in tables
-        if resource["Type"] == "AWS::SQS::Queue":
-            assert stack.physical[name] in queues
+    declared = [(name, r["Type"]) for name, r in TEMPLATE["Resources"].items() if r["Type"] in created]
+
+    assert {kind for _, kind in declared} == set(created), "each kind above is declared by the template"
+    missing = [name for name, kind in declared if stack.physical.get(name) not in created[kind]]
+    assert missing == []
     described = client("dynamodb").describe_table(TableName=stack.physical["RelanceTable"])["Table"]
     assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["GSI1"]
+
+
+def test_the_local_stack_creates_every_alarm_of_the_template_with_its_topic(stack):
+    from relance.adapters.aws import client
+
+    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+
+    declared = [name for name, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert declared and sorted(stack.physical[name] for name in declared) == sorted(alarms)
+    assert all(a["AlarmActions"] == [stack.physical["AlarmTopic"]] for a in alarms.values())
+
+
+def test_every_dead_letter_queue_has_an_alarm():
+    queues = {name for name, r in TEMPLATE["Resources"].items()
+              if r["Type"] == "AWS::SQS::Queue" and name.endswith("DeadLetterQueue")}
+
+    watched = {r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+               for r in TEMPLATE["Resources"].values()
+               if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/SQS"}
+
+    assert queues and queues <= watched, sorted(queues - watched)
+
+
+def test_every_work_queue_redrives_to_a_dead_letter_queue():
+    queues = {name: r for name, r in TEMPLATE["Resources"].items()
+              if r["Type"] == "AWS::SQS::Queue" and not name.endswith("DeadLetterQueue")}
+
+    for name, queue in queues.items():
+        redrive = queue["Properties"].get("RedrivePolicy", {})
+        assert redrive.get("deadLetterTargetArn", {}).get("Fn::GetAtt", [""])[0].endswith("DeadLetterQueue"), name
+        assert 1 <= redrive["maxReceiveCount"] <= 10, name
+
+
+def test_every_function_justifies_its_memory_and_timeout_in_a_comment():
+    text = (REPO / "template.yaml").read_text()
+    blocks = re.split(r"\n  (?=[A-Za-z0-9]+:\n    Type: )", text)
+
+    for name in FUNCTIONS:
+        block = next(b for b in blocks if b.startswith(f"{name}:\n"))
+        lines = block.splitlines()
+        handler_at = next(i for i, line in enumerate(lines) if line.strip().startswith("Handler:"))
+        after_handler = lines[handler_at + 1:handler_at + 4]
+        assert any(line.strip().startswith("#") for line in after_handler), f"{name}: say why its memory and timeout"
+
+
+def test_the_receivables_table_is_protected_and_recoverable():
+    table = TEMPLATE["Resources"]["RelanceTable"]
+
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::S3::Bucket"))
+def test_every_bucket_is_private_encrypted_and_has_lifecycle_rules(name):
+    properties = TEMPLATE["Resources"][name]["Properties"]
+
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert all(rule["Status"] == "Enabled" for rule in properties["LifecycleConfiguration"]["Rules"])
+
+
+def test_the_static_bucket_is_read_only_through_its_cloudfront_distribution():
+    resources = TEMPLATE["Resources"]
+    origin = resources["StaticDistribution"]["Properties"]["DistributionConfig"]["Origins"][0]
+    statements = resources["StaticBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+    assert origin["DomainName"] == {"Fn::GetAtt": ["StaticBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["StaticOriginAccessControl", "Id"]}
+    allow = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow == [next(s for s in statements if s["Sid"] == "OnlyThisDistributionReads")]
+    assert allow[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"} and allow[0]["Action"] == "s3:GetObject"
+    assert "${StaticDistribution}" in allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+def test_the_dunning_worker_stays_under_the_ses_send_rate():
+    worker = FUNCTIONS["SendRemindersFunction"]["Properties"]
+    trigger = worker["Events"]["Jobs"]["Properties"]
+
+    assert trigger["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "ReminderWorkerConcurrency"}
+    assert worker["ReservedConcurrentExecutions"]["Fn::If"][1] == {"Ref": "ReminderWorkerConcurrency"}
+
+
+def test_every_http_api_is_throttled():
+    apis = {n: r for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::HttpApi"}
+
+    for name, api in apis.items():
+        settings = api["Properties"]["DefaultRouteSettings"]
+        assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0, name
+
+
+def test_samconfig_deploys_the_template_with_its_capabilities_and_a_confirmed_changeset():
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+
+    deploy = config["default"]["deploy"]["parameters"]
+    assert config["version"] == 0.1
+    assert "CAPABILITY_IAM" in deploy["capabilities"]
+    assert deploy["confirm_changeset"] is True
+    assert config["default"]["build"]["parameters"]["cached"] is True
+    declared = set(TEMPLATE["Parameters"])
+    overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"].split())
+    assert set(overrides) <= declared
 
 
 def test_scheduler_and_queue_handlers_do_not_import_flask_or_stripe():
@@ -102,6 +223,16 @@ def test_scheduler_and_queue_handlers_do_not_import_flask_or_stripe():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
+def test_every_handler_imports_without_network_nor_aws_calls():
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "coldstart.py"), "--runs", "1", "--json"],
+                            capture_output=True, text=True, check=False, cwd=REPO, timeout=600)
+
+    report = json.loads(result.stdout[result.stdout.index("\n{") + 1:])
+    assert set(FUNCTIONS) <= set(report), result.stdout + result.stderr
+    assert {name: figures["error"] for name, figures in report.items() if "error" in figures} == {}
+
+
 def test_docs_build_with_strict_checks(tmp_path: Path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
@@ -110,13 +241,3 @@ def test_docs_build_with_strict_checks(tmp_path: Path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").exists() and (tmp_path / "site" / "en" / "index.html").exists()
-
-
-def test_the_local_stack_creates_the_dead_letter_alarm(stack):
-    from relance.adapters.aws import client
-
-    alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
-
-    assert {a["MetricName"] for a in alarms} == {"ApproximateNumberOfMessagesVisible"}
-    watched = sorted(a["Dimensions"][0]["Value"].rsplit("-", 1)[1] for a in alarms)
-    assert watched == ["AuditChainDeadLetterQueue", "ReminderDeadLetterQueue"]

@@ -1,7 +1,9 @@
 """The table's stream, filtered to audit events: each new event is appended to its creditor's hash chain.
 
 A stored audit event that is modified or removed is tampering evidence: it is recorded in the chain
-as a tamper alert (so `relance audit verify` fails) and counted as `AuditEventModified`.
+as a tamper alert (so `relance audit verify` fails) and counted as `AuditEventModified`. The one
+exception is a GDPR redaction (personal values replaced by erasure tokens, nothing else changed):
+it is recorded as an erasure link, counted as `AuditEventErased`, and the chain still verifies.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from relance.adapters import keys
 from relance.adapters.audit_chain_store import DynamoAuditChain, decode
 from relance.adapters.settings import load_settings
-from relance.domain.audit_chain import EventKey
-from relance.services.audit_chain import ChainOutcome, chain_event, record_tamper_alert
+from relance.domain.audit_chain import EventKey, erasure_record, is_redaction
+from relance.services.audit_chain import ChainOutcome, chain_event, record_erasure, record_tamper_alert
 
 logger = Logger(service="audit-chain")
 metrics = Metrics(namespace="Relance", service="audit-chain")
@@ -38,6 +40,17 @@ def record_handler(record: DynamoDBRecord) -> str:
     image = decode(stream.get("OldImage") or stream.get("NewImage") or {})
     event_key = EventKey(image["PK"], image["SK"])
     sequence_number = str(stream["SequenceNumber"])
+    if name == "MODIFY" and stream.get("NewImage"):
+        after = decode(stream["NewImage"])
+        if after == image:  # rewritten unchanged: nothing to record
+            return ChainOutcome.ALREADY_CHAINED.value
+        if is_redaction(image, after):
+            logger.info("Stored audit event redacted", extra={"event_pk": event_key.partition,
+                                                              "event_sk": event_key.sort})
+            metrics.add_metric(name="AuditEventErased", unit=MetricUnit.Count, value=1)
+            return record_erasure(str(image["creditor_id"]), event_key,
+                                  erasure_record(event_key, image, after, sequence_number), chain,
+                                  keys.audit_erasure_sk(sequence_number)).value
     # Keys and the stream's own facts only: the event's content stays in the table, out of the logs.
     logger.warning("Stored audit event changed", extra={"stream_event": name, "event_pk": event_key.partition,
                                                         "event_sk": event_key.sort, "sequence_number": sequence_number})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -17,10 +18,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relance.adapters.aws import client
-from relance.adapters.dynamo import DynamoStore
 from relance.adapters.import_drop import S3DropBox, SesImportSummaryMailer
 from relance.adapters.keys import IMPORT_REPORT_SUFFIX
 from relance.adapters.originals import S3OriginalPdfs
+from relance.adapters.payments_store import PaymentsStore
 from relance.adapters.s3 import S3Documents
 from relance.adapters.settings import load_settings
 from relance.adapters.ses import SesMailer
@@ -33,7 +34,7 @@ settings = load_settings()
 # Keyed on bucket/key/version: S3 may deliver one notification twice; a new upload is a new version.
 idempotency = IdempotencyConfig(event_key_jmespath="object_id", expires_after_seconds=30 * 86_400)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
-store = DynamoStore(settings.table_name)
+store = PaymentsStore(settings.table_name)  # a credit note is recorded like a payment
 originals = S3OriginalPdfs(settings.table_name, S3Documents(os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")))
 mailer = SesImportSummaryMailer(SesMailer(settings.sender_address, settings.configuration_set))
 PREFIX = "imports/"
@@ -45,7 +46,7 @@ def import_once(drop: dict[str, Any]) -> dict[str, Any]:
     dropped = DroppedFile(drop["key"], drop.get("version_id"), drop["creditor_id"])
     logger.append_keys(creditor_id=dropped.creditor_id)
     outcome = import_dropped_file(dropped, store, closed_for, policies_for, S3DropBox(drop["bucket"]), originals,
-                                  mailer)
+                                  mailer, payments=store, now=datetime.now(UTC))
     metrics.add_metric(name="ImportFiles", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ImportRows", unit=MetricUnit.Count, value=outcome.rows)
     metrics.add_metric(name="ImportErrors", unit=MetricUnit.Count, value=outcome.errors)

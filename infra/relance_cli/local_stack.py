@@ -27,6 +27,7 @@ LOCAL_PARAMETERS = {
     "Stage": "local",
     "SenderAddress": "relances@example.com",
     "PortalBaseUrl": "http://127.0.0.1:8000",
+    "BackOfficeBaseUrl": "http://127.0.0.1:8001",
     "ProvisionalRates": "1",  # the demo runs today, past the last published rates (docs/law/late-fees.md)
 }
 
@@ -34,7 +35,7 @@ LOCAL_PARAMETERS = {
 RUN_IN_PROCESS = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi"}
 
 
-class _TemplateLoader(yaml.SafeLoader):
+class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's: the template is long
     """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub…) into their long form."""
 
 
@@ -69,6 +70,7 @@ class LocalStack:
     parameters: dict[str, str]
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     arns: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> other Fn::GetAtt values
     environments: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
@@ -116,6 +118,8 @@ class _Resolver:
             if name == "Fn::Equals":
                 left, right = (self.resolve(v) for v in value)
                 return left == right
+            if name == "Fn::Not":
+                return not self.resolve(value[0])
         resolved = {k: self.resolve(v) for k, v in node.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
@@ -132,6 +136,8 @@ class _Resolver:
             return self.stack.parameters[name]
         if name in self.stack.physical:
             return self.stack.physical[name]
+        if self.template["Resources"].get(name, {}).get("Type") in RUN_IN_PROCESS:
+            return _physical_name(self.stack, name)  # a function's name, e.g. in the dashboard's widgets
         raise KeyError(name)
 
     def _get_att(self, name: str, attribute: str) -> str:
@@ -139,6 +145,8 @@ class _Resolver:
             return self.stack.arns[name]
         if attribute == "QueueName" and name in self.stack.physical:
             return self.stack.physical[name].rsplit("/", 1)[1]
+        if attribute in self.stack.attributes.get(name, {}):
+            return self.stack.attributes[name][attribute]
         raise KeyError(f"{name}.{attribute}")
 
     def _sub(self, value: Any) -> str:
@@ -206,7 +214,8 @@ def _local_stripe_keys() -> str:
 # Secrets whose template value is a placeholder the operator fills in: the local stack fills them itself.
 LOCAL_SECRET_VALUES = {"StripeSecret": _local_stripe_keys}
 # Local-only settings added to a function's environment (never in template.yaml, so never deployed).
-LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1"},
+LOCAL_ENVIRONMENT = {"PortalFunction": {"RELANCE_STRIPE_STAND_IN": "1",
+                                        "RELANCE_STATIC_BASE_URL": ""},  # the local portal serves /static
                      "InstallmentsFunction": {"RELANCE_STRIPE_STAND_IN": "1"},
                      "AlertsDigestFunction": {"RELANCE_BACKOFFICE_URL": "http://127.0.0.1:8001"}}
 
@@ -245,6 +254,69 @@ def _create_bucket(stack: LocalStack, logical_id: str, props: dict[str, Any]) ->
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": stack.region})
     stack.physical[logical_id] = name
     stack.arns[logical_id] = f"arn:aws:s3:::{name}"
+    stack.attributes[logical_id] = {"RegionalDomainName": f"{name}.s3.{stack.region}.amazonaws.com",
+                                    "DomainName": f"{name}.s3.amazonaws.com"}
+
+
+def _create_bucket_policy(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    # Stored, not enforced: moto does not check who reads a bucket.
+    client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+    stack.physical[logical_id] = props["Bucket"]
+
+
+def _create_origin_access_control(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    cloudfront = client("cloudfront")
+    config = props["OriginAccessControlConfig"]
+    existing = cloudfront.list_origin_access_controls().get("OriginAccessControlList", {}).get("Items", [])
+    found = [c["Id"] for c in existing if c["Name"] == config["Name"]]
+    control_id = found[0] if found else cloudfront.create_origin_access_control(
+        OriginAccessControlConfig=config)["OriginAccessControl"]["Id"]
+    stack.physical[logical_id] = control_id
+    stack.attributes[logical_id] = {"Id": control_id}
+
+
+def _create_distribution(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    # CloudFormation's shape (plain lists) to the API's (Quantity and Items); only what moto keeps.
+    config = props["DistributionConfig"]
+    behaviour = config["DefaultCacheBehavior"]
+    caller_reference = f"relance-{stack.parameters['Stage']}-{logical_id}"
+    cloudfront = client("cloudfront")
+    existing = cloudfront.list_distributions().get("DistributionList", {}).get("Items", [])
+    for distribution in existing:
+        described = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
+        if described["CallerReference"] == caller_reference:
+            summary = distribution
+            break
+    else:
+        summary = cloudfront.create_distribution(DistributionConfig={
+            "CallerReference": caller_reference,
+            "Comment": config.get("Comment", ""),
+            "Enabled": bool(config.get("Enabled", True)),
+            "Origins": {"Quantity": len(config["Origins"]), "Items": [
+                {"Id": o["Id"], "DomainName": o["DomainName"],
+                 "S3OriginConfig": {"OriginAccessIdentity": o.get("S3OriginConfig", {}).get("OriginAccessIdentity", "")}}
+                for o in config["Origins"]]},
+            "DefaultCacheBehavior": {"TargetOriginId": behaviour["TargetOriginId"],
+                                     "ViewerProtocolPolicy": behaviour["ViewerProtocolPolicy"],
+                                     "CachePolicyId": behaviour.get("CachePolicyId", "")},
+        })["Distribution"]
+    stack.physical[logical_id] = summary["Id"]  # a distribution's Ref is its id
+    stack.arns[logical_id] = summary["ARN"]
+    stack.attributes[logical_id] = {"DomainName": summary["DomainName"], "Id": summary["Id"]}
+
+
+def _create_parameter(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("Name") or f"/{_physical_name(stack, logical_id)}"
+    client("ssm").put_parameter(Name=name, Value=str(props["Value"]), Type=props.get("Type", "String"),
+                                Description=props.get("Description", ""), Overwrite=True)
+    stack.physical[logical_id] = name  # a parameter's Ref is its name
+
+
+def _create_dashboard(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
+    name = props.get("DashboardName") or _physical_name(stack, logical_id)
+    json.loads(props["DashboardBody"])  # CloudWatch refuses a body that is not JSON: so does the local stack
+    client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
+    stack.physical[logical_id] = name
 
 
 def _create_topic(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
@@ -287,9 +359,10 @@ def _create_alarm(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> 
     name = props.get("AlarmName") or _physical_name(stack, logical_id)
     kwargs = {k: v for k, v in props.items() if k in {
         "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods",
-        "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions"}}
+        "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions", "Metrics"}}
     client("cloudwatch").put_metric_alarm(AlarmName=name, **kwargs)
     stack.physical[logical_id] = name
+    stack.arns[logical_id] = f"arn:aws:cloudwatch:{stack.region}:{ACCOUNT_ID}:alarm:{name}"
 
 
 def _create_user_pool(stack: LocalStack, logical_id: str, props: dict[str, Any]) -> None:
@@ -344,6 +417,11 @@ _CREATORS = {
     "AWS::Cognito::UserPool": _create_user_pool,
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
     "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::CloudFront::OriginAccessControl": _create_origin_access_control,
+    "AWS::CloudFront::Distribution": _create_distribution,
+    "AWS::SSM::Parameter": _create_parameter,
+    "AWS::CloudWatch::Dashboard": _create_dashboard,
 }
 
 

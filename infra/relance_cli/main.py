@@ -12,7 +12,9 @@ from typing import Any
 
 from relance.domain.errors import RelanceError
 from relance.domain.money import Money
-from relance_cli import audit, backoffice, evidence, late_fees, plans, policy, static, users
+from relance_cli import (
+    api_keys, audit, backoffice, bank_payments, evidence, gdpr, late_fees, plans, policy, static, users,
+)
 from relance_cli.local_stack import DEFAULT_STACK_FILE, apply_stack_file
 
 
@@ -96,6 +98,27 @@ def cmd_creditor_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _creditor_of_seller(imports, stream, name: str, store) -> str:
+    """The creditor an e-invoice file (PDF, XML, ZIP) belongs to: the one its seller names (SIREN or VAT id)."""
+    from relance.domain.einvoice import SellerIds, creditor_seller_ids, same_company
+
+    start = stream.tell()
+    _, kind = imports.sniff(stream)
+    seller = imports.check_file(stream, name=name).to_json().get("creditor") if kind != imports.CSV else None
+    stream.seek(start)
+    if not seller:
+        raise CommandError("--creditor is required: a CSV, or e-invoices of several sellers, does not say whose "
+                           "invoices these are (it is optional with --dry-run)")
+    ids = SellerIds(seller["siren"], frozenset(seller["vat_ids"]))
+    found = [c.creditor_id for c in store.list_creditors()
+             if not ids.is_empty() and same_company(creditor_seller_ids(c.siren, c.vat_id), ids)]
+    if len(found) != 1:
+        what = "no creditor" if not found else f"several creditors ({', '.join(found)})"
+        raise CommandError(f"the seller {seller['name'] or '?'} ({ids.describe()}) matches {what}; "
+                           "give --creditor, or add the creditor with `relance creditor add --siren`")
+    return found[0]
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from relance.services import imports
 
@@ -108,20 +131,23 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress = _progress_printer(show_progress, stream, path.stat().st_size)
             report = imports.check_file(stream, progress=progress, name=path.name)
         else:
-            if not args.creditor:
-                raise CommandError("--creditor is required to import (it is optional only with --dry-run)")
+            from datetime import UTC, datetime
+
             from relance.adapters.originals import S3OriginalPdfs
+            from relance.adapters.payments_store import PaymentsStore
             from relance.adapters.s3 import S3Documents
             from relance.adapters.settings import load_settings
             from relance.adapters.wiring import closed_for, policies_for
 
             _connect(args)
+            store = PaymentsStore(load_settings().table_name)  # a credit note is recorded like a payment
+            creditor_id = args.creditor or _creditor_of_seller(imports, stream, path.name, store)
             bucket = os.environ.get("RELANCE_DOCUMENTS_BUCKET")
             originals = S3OriginalPdfs(load_settings().table_name, S3Documents(bucket)) if bucket else None
             report = imports.import_file(
-                stream, args.creditor, _store(), closed_for, policies_for,
+                stream, creditor_id, store, closed_for, policies_for,
                 progress=_progress_printer(show_progress, stream, path.stat().st_size),
-                name=path.name, originals=originals,
+                name=path.name, originals=originals, payments=store, now=datetime.now(UTC),
             )
     if show_progress:
         print(file=sys.stderr)
@@ -136,6 +162,8 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"{result['debtors']} debtors")
         for currency, minor in result["open"].items():
             print(f"  open: {Money(minor, currency)}")
+        for currency, minor in result.get("credited", {}).items():
+            print(f"  credit notes: {Money(minor, currency)} {'would be ' if args.dry_run else ''}taken off")
         for error in result["errors"]:
             where = f"line {error['line']}, {error['field']}" if error["line"] else error["field"]
             print(f"  {error['file'] + ': ' if 'file' in error else ''}{where}: {error['message']}")
@@ -378,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import", help="import invoices: an accounting export (CSV), Factur-X PDF, CII or UBL XML, or a ZIP of them")
     importer.add_argument("file")
-    importer.add_argument("--creditor", help="creditor id (not needed with --dry-run)")
+    importer.add_argument("--creditor", help="creditor id (default for e-invoices: the one their seller names; "
+                                             "not needed with --dry-run)")
     importer.add_argument("--dry-run", action="store_true", help="parse and validate only; no AWS call")
     importer.add_argument("--json", action="store_true", help="print the report as JSON")
     importer.set_defaults(handler=cmd_import)
@@ -443,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     backoffice.register(commands, connect=_connect)
     audit.register(commands, connect=_connect)
     evidence.register(commands, connect=_connect)
+    api_keys.register(commands, connect=_connect)
+    bank_payments.register(commands, connect=_connect)
+    gdpr.register(commands, connect=_connect)
     return parser
 
 

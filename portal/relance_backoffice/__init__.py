@@ -32,7 +32,9 @@ from relance_portal.i18n import (
 from relance_portal.security import add_security_headers
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound
 
-from relance_backoffice import admin, auth, bounces, calls, dashboard, debtors, disputes, evidence, exports, plans
+from relance_backoffice import (
+    admin, auth, bank_payments, bounces, calls, dashboard, debtors, disputes, evidence, exports, plans,
+)
 from relance_backoffice.services import BackOfficeServices
 
 __all__ = ["BackOfficeServices", "create_app"]
@@ -101,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: BackOfficeServ
     app.register_blueprint(calls.bp)  # /calls and /calls/<task>/outcome
     app.register_blueprint(debtors.bp)  # /debtors?q= and /debtors/<debtor>[/pause|resume|revoke-links|payments|...]
     app.register_blueprint(bounces.bp)  # /bounces
+    app.register_blueprint(bank_payments.bp)  # /payments/unmatched and /payments/unmatched/<entry>/assign|dismiss
     app.register_blueprint(exports.bp)  # /exports/collections.csv
     app.register_blueprint(evidence.bp)  # /debtors/<debtor>/evidence.zip
     app.register_blueprint(admin.bp)  # /admin/users[/<user>/group|disable] and /admin/policy (admin group only)

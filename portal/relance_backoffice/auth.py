@@ -86,8 +86,13 @@ def signed_in(groups: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callabl
 
 
 def _safe_next(target: str | None) -> str:
-    """Where to go after sign-in: a path of this site only (never `//host` or a full address)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after sign-in: a path of this site only (never `//host` or a full address).
+
+    Control characters are refused too: browsers drop a tab or a line break from a URL, so `/<TAB>/evil.example`
+    would land on `//evil.example`, and a line break in a Location header is a 500.
+    """
+    if (target and len(target) <= 2048 and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)):
         return target
     return url_for("dashboard.show")
 

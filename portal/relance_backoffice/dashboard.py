@@ -36,7 +36,8 @@ def show(user: BackOfficeUser):
     today = business_today(zone)
     board = build_dashboard(user.creditor_id, today, ports.dashboard)
     alerts = todays_alerts(user.creditor_id, today, ports.dashboard)
-    return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket),
+    unmatched = ports.bank_payments.count_unmatched(user.creditor_id) if ports.bank_payments else None
+    return render_template("dashboard/dashboard.html", board=board, buckets=list(AgingBucket), unmatched=unmatched,
                            bucket_text=bucket_text, bar_length=bar_length, reason_text=reason_text,
                            band_text=band_text, days_text=days_text, alerts=alerts, alert_text=alert_text,
                            month_text=month_text, trend_bar_length=trend_bar_length)

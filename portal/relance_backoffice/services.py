@@ -35,6 +35,7 @@ class BackOfficeServices:
     new_password: Callable[[str, str, str], SignedInUser] | None = None  # an invited user's first password
     users: Any = None  # CognitoUsers: the admin's user administration in the pool (None: not wired)
     policy_store: Any = None  # PolicyStore: the creditor's own policy versions, as `relance policy set` writes
+    bank_payments: Any = None  # BankPaymentsStore: finance's queue of bank payments no invoice matched
 
     @classmethod
     def from_settings(cls, config: Mapping[str, Any]) -> BackOfficeServices:
@@ -78,13 +79,15 @@ def _work_queue_ports(config: Mapping[str, Any]) -> dict[str, Any]:
     mailer = SesMailer(settings.sender_address, settings.configuration_set) if settings.sender_address else None
     access = PortalAccessStore(settings.table_name)
     notify = plan_notifier(mailer, access, link_maker(settings), utc_now) if mailer is not None else None
+    from relance.adapters.bank_payments_store import BankPaymentsStore
     from relance.adapters.payments_store import PaymentsStore
     from relance.adapters.sqs import SqsJobQueue
 
     jobs = SqsJobQueue(settings.reminder_queue_url) if settings.reminder_queue_url else None
     return {"store": BackOfficeStore(settings.table_name), "documents": S3Documents(bucket) if bucket else None,
             "mailer": mailer, "access": access, "notify_plan": notify,
-            "payments": PaymentsStore(settings.table_name), "jobs": jobs}
+            "payments": PaymentsStore(settings.table_name), "jobs": jobs,
+            "bank_payments": BankPaymentsStore(settings.table_name)}
 
 
 def _admin_ports(pool_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from tests.conftest import FIXTURES
@@ -85,3 +86,81 @@ def test_run_day_on_a_deployed_stack_asks_which_function_to_invoke(tmp_path):
 
     assert result.returncode == 2
     assert "--function NAME" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- e-invoices: the dry run names the creditor from the seller (issue #9) -------------------------------
+
+FACTURX = FIXTURES / "facturx"
+MOULIN = {"name": "Au bon moulin", "siren": "999999998", "vat_ids": ["FR11999999998"]}
+
+
+def dry_run_json(path: Path, cwd: Path) -> dict:
+    result = run_relance("import", str(path), "--dry-run", "--json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_dry_run_of_a_factur_x_pdf_takes_the_creditor_from_its_seller(tmp_path):
+    report = dry_run_json(FACTURX / "Facture_FR_BASICWL.pdf", tmp_path)
+
+    assert report["creditor"] == MOULIN
+    assert (report["rows"], report["imported"], report["errors"]) == (1, 1, [])
+    assert report["open"] == {"EUR": 470_15}  # due_payable, not the grand total: 201.00 was prepaid
+    assert report["files"][0]["invoice_number"] == "FA-2017-0010"
+
+
+def test_dry_run_of_a_cii_xml_takes_the_creditor_from_its_seller(tmp_path):
+    report = dry_run_json(FACTURX / "xml" / "zugferd_2p0_EXTENDED_Fremdwaehrung.xml", tmp_path)
+
+    assert report["creditor"] == {"name": "Rohstoff AG Salzgitter", "siren": None, "vat_ids": ["DE123456789"]}
+    assert report["open"] == {"GBP": 521_91}  # stays in pounds
+    assert report["files"][0]["format"] == "cii"
+
+
+def test_dry_run_of_a_zip_reports_each_file_the_credit_note_and_both_invalid_pdfs(tmp_path):
+    archive = tmp_path / "lot.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name in ("Avoir_FR_type381_BASIC.pdf", "Facture_FR_BASICWL.pdf", "invalid_no_embedded_xml.pdf",
+                     "invalid_truncated_Facture_FR_MINIMUM.pdf"):
+            bundle.write(FACTURX / name, name)
+
+    report = dry_run_json(archive, tmp_path)
+
+    assert report["creditor"] == MOULIN
+    outcomes = {f["name"]: f["outcome"] for f in report["files"]}
+    assert outcomes == {"Avoir_FR_type381_BASIC.pdf": "credited", "Facture_FR_BASICWL.pdf": "imported",
+                        "invalid_no_embedded_xml.pdf": "error", "invalid_truncated_Facture_FR_MINIMUM.pdf": "error"}
+    assert (report["credit_notes"], report["credited"]) == (1, {"EUR": 233_47})
+    assert {(e["file"], e["code"]) for e in report["errors"]} == {
+        ("invalid_no_embedded_xml.pdf", "no_invoice_xml"), ("invalid_truncated_Facture_FR_MINIMUM.pdf", "unreadable_pdf")}
+
+
+def test_dry_run_of_files_from_several_sellers_names_no_creditor(tmp_path):
+    archive = tmp_path / "two-sellers.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(FACTURX / "Facture_FR_BASICWL.pdf", "a.pdf")
+        bundle.write(FACTURX / "MustangGnuaccountingBeispielRE-20201121_508.pdf", "b.pdf")
+
+    report = dry_run_json(archive, tmp_path)
+
+    assert "creditor" not in report
+    assert {f["seller"]["name"] for f in report["files"]} == {"Au bon moulin", "Bei Spiel GmbH"}
+
+
+def test_an_import_on_a_terminal_draws_a_progress_bar_of_the_file_read(tmp_path):
+    import pty
+
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RELANCE_"))}
+    env.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", RELANCE_STACK_FILE=str(tmp_path / "no-stack.json"))
+
+    result = subprocess.run([str(RELANCE), "import", str(FIXTURES / "invoices_en.csv"), "--dry-run"],
+                            stdout=subprocess.PIPE, stderr=terminal, text=True, env=env, cwd=tmp_path,
+                            check=False, timeout=120)
+    os.close(terminal)
+    drawn = os.read(controller, 65536).decode()
+    os.close(controller)
+
+    assert result.returncode == 0
+    assert "[##############################] 100%" in drawn and "rows read" in drawn
+    assert "[" not in result.stdout.splitlines()[0]  # the bar goes to the terminal, not into the output

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import urllib.parse
 import zipfile
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from relance.adapters.aws import client
-from relance.adapters.dynamo import DynamoStore
+from relance.adapters.payments_store import PaymentsStore
 from relance.adapters.originals import S3OriginalPdfs
 from relance.adapters.portal_store import PortalStore
 from relance.adapters.s3 import S3Documents
@@ -41,7 +43,7 @@ def closed_for(_creditor):
 @pytest.fixture
 def world(stack):
     """The seller of the French samples as a creditor, with its table, documents bucket and imports bucket."""
-    store = DynamoStore(stack.physical["RelanceTable"])
+    store = PaymentsStore(stack.physical["RelanceTable"])  # a credit note is recorded like a payment
     store.put_creditor(Creditor(MOULIN, "Au bon moulin", siren="999999998", finance_emails=(FINANCE,)))
     documents = S3Documents(stack.physical["DocumentsBucket"])
     return {
@@ -54,9 +56,12 @@ def world(stack):
     }
 
 
-def import_bytes(world, content: bytes, name: str):
-    return imports.import_file(io.BytesIO(content), MOULIN, world["store"], closed_for, policies_for, name=name,
-                               originals=world["originals"])
+NOW = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def import_bytes(world, content: bytes, name: str, creditor_id: str = MOULIN):
+    return imports.import_file(io.BytesIO(content), creditor_id, world["store"], closed_for, policies_for, name=name,
+                               originals=world["originals"], payments=world["store"], now=NOW)
 
 
 def versions_under(bucket: str, prefix: str) -> list[dict]:
@@ -193,7 +198,7 @@ def test_zip_of_mixed_files_imports_the_good_ones_and_names_each_bad_one(world):
     report = import_bytes(world, mixed_zip(), "batch.zip").to_json()
 
     outcomes = {f["name"]: f["outcome"] for f in report["files"]}
-    assert outcomes == {"2017/Facture_FR_BASICWL.pdf": "imported", "2017/Avoir_FR_type381_BASIC.pdf": "skipped",
+    assert outcomes == {"2017/Facture_FR_BASICWL.pdf": "imported", "2017/Avoir_FR_type381_BASIC.pdf": "credited",
                         "scan.pdf": "error", "ubl_invoice_fr.xml": "error", "export.csv": "read"}
     assert report["imported"] == 1 + 20  # the PDF and the 20 good rows of the CSV
     by_file = {}
@@ -202,8 +207,8 @@ def test_zip_of_mixed_files_imports_the_good_ones_and_names_each_bad_one(world):
     assert by_file["scan.pdf"] == ["no_invoice_xml"]
     assert by_file["ubl_invoice_fr.xml"] == ["seller_mismatch"]
     assert len(by_file["export.csv"]) == 20
-    [credit_note] = report["skipped"]
-    assert (credit_note["file"], credit_note["reason"]) == ("2017/Avoir_FR_type381_BASIC.pdf", "credit_note")
+    assert report["skipped"] == []
+    assert (report["credit_notes"], report["credited"]) == (1, {"EUR": 233_47})
 
 
 def test_the_same_zip_twice_counts_every_invoice_once(world):
@@ -211,7 +216,10 @@ def test_the_same_zip_twice_counts_every_invoice_once(world):
 
     again = import_bytes(world, mixed_zip(), "batch.zip").to_json()
 
-    assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 21)
+    assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 21 + 1)  # and the credit note
+    assert "credit_notes" not in again
+    [invoice] = world["store"].debtor_with_invoices(MOULIN, DEBTOR)[1]
+    assert invoice.balance == Money(470_15 - 233_47, "EUR")  # credited once
 
 
 def test_plain_csv_report_keeps_its_old_shape(world):
@@ -219,6 +227,136 @@ def test_plain_csv_report_keeps_its_old_shape(world):
 
     assert set(report) == {"rows", "imported", "updated", "unchanged", "errors", "skipped", "debtors", "open"}
     assert set(report["errors"][0]) == {"line", "field", "code", "message"}
+
+
+# --- every sample of the shared corpus, against its manifest (issue #9, acceptance 1) -------------------
+
+MANIFEST = list(csv.DictReader((FACTURX / "MANIFEST.csv").open(encoding="utf-8")))
+# Each seller of the corpus as a creditor, recognised by the id its invoices carry.
+CREDITORS = {
+    "Au bon moulin": Creditor(MOULIN, "Au bon moulin", siren="999999998"),
+    "Lieferant GmbH": Creditor("rohstoff", "Lieferant GmbH", country="DE", vat_id="DE123456789"),
+    "Rohstoff AG Salzgitter": Creditor("rohstoff", "Rohstoff AG Salzgitter", country="DE", vat_id="DE123456789"),
+    "Bei Spiel GmbH": Creditor("beispiel", "Bei Spiel GmbH", country="DE", vat_id="DE136695976"),
+}
+
+
+def minor(text: str) -> int:
+    """The manifest's decimal string in minor units, independently of the code under test."""
+    return int(Decimal(text) * 100)
+
+
+@pytest.mark.parametrize("sample", [r for r in MANIFEST if r["type_code"] == "380"], ids=lambda r: r["file"])
+def test_every_sample_invoice_is_stored_with_the_manifest_fields(world, sample):
+    creditor = CREDITORS[sample["seller_name"]]
+    world["store"].put_creditor(creditor)
+
+    report = import_bytes(world, (FACTURX / sample["file"]).read_bytes(), sample["file"], creditor.creditor_id)
+
+    assert (report.imported, report.errors) == (1, []), report.to_json()
+    [debtor_id] = report.debtor_ids
+    debtor, invoices = world["store"].debtor_with_invoices(creditor.creditor_id, debtor_id)
+    [invoice] = invoices
+    assert debtor.name == sample["buyer_name"]
+    assert invoice.number == sample["invoice_number"]
+    assert invoice.issued_on == date.fromisoformat(sample["issue_date"])
+    if sample["due_date"]:
+        assert invoice.due_on == date.fromisoformat(sample["due_date"])
+    assert invoice.total == Money(minor(sample["grand_total"]), sample["currency"])
+    assert invoice.balance == Money(minor(sample["due_payable"]), sample["currency"])  # what is still owed
+
+
+@pytest.mark.parametrize("sample", [r for r in MANIFEST if r["expected_error"]], ids=lambda r: r["file"])
+def test_every_invalid_sample_is_refused_with_a_clear_error(world, sample):
+    report = import_bytes(world, (FACTURX / sample["file"]).read_bytes(), sample["file"]).to_json()
+
+    [error] = report["errors"]
+    assert (report["imported"], error["file"]) == (0, sample["file"])
+    assert error["code"] in {"unreadable_pdf", "no_invoice_xml"}
+    if error["code"] == "unreadable_pdf":  # the manifest names the exception the PDF library raises
+        assert sample["expected_error"].split(":")[0] in error["message"]
+    assert "PDF" in error["message"]
+    assert world["store"].invoice_owners(MOULIN, ["FA-2017-0010"]) == {}
+
+
+# --- credit notes lower what is owed, once -------------------------------------------------------------
+
+AVOIR = FACTURX / "Avoir_FR_type381_BASIC.pdf"
+AVOIR_XML = FACTURX / "xml" / "Avoir_FR_type381_BASIC.xml"
+
+
+def credit_notes_in_audit(world) -> list[dict]:
+    return [e for e in world["store"].audit_of(MOULIN, DEBTOR) if e.get("action") == "credit_note_applied"]
+
+
+def test_credit_note_reduces_the_invoice_it_refers_to_once_however_often_imported(world):
+    import_bytes(world, BASICWL.read_bytes(), "Facture_FR_BASICWL.pdf")
+
+    first = import_bytes(world, AVOIR.read_bytes(), "Avoir_FR_type381_BASIC.pdf").to_json()
+    second = import_bytes(world, AVOIR.read_bytes(), "Avoir_FR_type381_BASIC.pdf").to_json()
+
+    assert first["files"][0]["outcome"] == "credited"
+    assert first["files"][0]["applied"] == {"FA-2017-0010": 233_47}
+    assert (second["files"][0]["outcome"], second["unchanged"], second["errors"]) == ("unchanged", 1, [])
+    [invoice] = world["store"].debtor_with_invoices(MOULIN, DEBTOR)[1]
+    assert invoice.balance == Money(470_15 - 233_47, "EUR")
+    [event] = credit_notes_in_audit(world)
+    assert (event["credit_note"], event["allocations"], event["actor"]) == (
+        "AV-2017-0005", {"FA-2017-0010": 233_47}, "import:Avoir_FR_type381_BASIC.pdf")
+    assert world["store"].debtor_credit(MOULIN, DEBTOR) == {}
+
+
+def test_credit_note_above_the_balance_settles_the_invoice_and_keeps_the_rest_as_credit(world):
+    import_bytes(world, BASICWL.read_bytes(), "Facture_FR_BASICWL.pdf")
+    xml = AVOIR_XML.read_bytes().replace(b">233.47<", b">500.00<")
+
+    report = import_bytes(world, xml, "avoir.xml").to_json()
+
+    assert report["files"][0]["credit_kept_minor"] == 500_00 - 470_15
+    settled = world["store"].get_invoices(MOULIN, [(DEBTOR, "FA-2017-0010")])["FA-2017-0010"]
+    assert settled.balance.is_zero() and settled.next_action_on is None  # no longer chased
+    assert world["store"].debtor_credit(MOULIN, DEBTOR) == {"EUR": Money(29_85, "EUR")}
+
+
+def test_credit_note_naming_no_known_invoice_becomes_the_customers_credit(world):
+    import_bytes(world, BASICWL.read_bytes(), "Facture_FR_BASICWL.pdf")
+    xml = AVOIR_XML.read_bytes().replace(b"<ram:IssuerAssignedID>FA-2017-0010<",
+                                         b"<ram:IssuerAssignedID>FA-1999-0001<")
+
+    report = import_bytes(world, xml, "avoir.xml").to_json()
+
+    assert (report["files"][0]["outcome"], report["files"][0]["applied"]) == ("credited", {})
+    [invoice] = world["store"].debtor_with_invoices(MOULIN, DEBTOR)[1]
+    assert invoice.balance == Money(470_15, "EUR")  # not spread over invoices it does not name
+    assert world["store"].debtor_credit(MOULIN, DEBTOR) == {"EUR": Money(233_47, "EUR")}
+
+
+def test_credit_note_before_its_invoice_in_a_zip_is_applied_after_it(world):
+    archive = zip_of({"a-avoir.pdf": AVOIR.read_bytes(), "b-facture.pdf": BASICWL.read_bytes()})
+
+    report = import_bytes(world, archive, "lot.zip").to_json()
+
+    assert {f["name"]: f["outcome"] for f in report["files"]} == {"a-avoir.pdf": "credited",
+                                                                  "b-facture.pdf": "imported"}
+    [invoice] = world["store"].debtor_with_invoices(MOULIN, DEBTOR)[1]
+    assert invoice.balance == Money(470_15 - 233_47, "EUR")
+
+
+def test_credit_note_for_a_customer_without_invoices_is_an_error_naming_the_fix(world):
+    report = import_bytes(world, AVOIR.read_bytes(), "Avoir_FR_type381_BASIC.pdf").to_json()
+
+    [error] = report["errors"]
+    assert (error["code"], error["invoice_number"]) == ("credit_note_unknown_customer", "AV-2017-0005")
+    assert "import the invoice it corrects first" in error["message"]
+    assert credit_notes_in_audit(world) == []
+
+
+def test_credit_note_of_another_seller_is_refused(world):
+    world["store"].put_creditor(Creditor("other", "Other SAS", siren="000000018"))
+
+    report = import_bytes(world, AVOIR.read_bytes(), "Avoir_FR_type381_BASIC.pdf", "other").to_json()
+
+    assert [e["code"] for e in report["errors"]] == ["seller_mismatch"]
 
 
 # --- ZIP bombs (no AWS needed) ---------------------------------------------------------------------------
@@ -306,12 +444,14 @@ def test_dropped_zip_delivered_twice_imports_once_with_one_report_and_one_mail(w
     assert len(reports) == 1
     report = json.loads(client("s3").get_object(Bucket=world["imports_bucket"], Key=key + ".report.json")["Body"]
                         .read())
-    assert (report["imported"], report["rows"]) == (21, 43)  # 40 CSV rows and 3 invoice files; the credit note skipped
+    assert (report["imported"], report["rows"]) == (21, 44)  # 40 CSV rows, 3 invoice files and the credit note
+    assert report["credited"] == {"EUR": 233_47}
     assert {f["name"] for f in report["files"]} >= {"2017/Facture_FR_BASICWL.pdf", "export.csv"}
     mails = [m for m in read_outbox(None, "eu-west-3") if FINANCE in m.recipients]
     assert len(mails) == 1
     assert "Lot de factures.zip" in mails[0].subject and "21" in mails[0].subject
     assert "scan.pdf" in mails[0].text
+    assert "1 avoir(s) appliqué(s) : 233.47 EUR" in mails[0].text
     assert world["portal"].original_pdf_key(MOULIN, DEBTOR, "FA-2017-0010") is not None
 
 
@@ -370,3 +510,26 @@ def test_cli_dry_run_reads_a_pdf_without_aws(relance):
 
     assert [(e["file"], e["code"]) for e in report["errors"]] == [
         ("invalid_truncated_Facture_FR_MINIMUM.pdf", "unreadable_pdf")]
+
+
+def test_cli_without_creditor_imports_for_the_creditor_the_seller_names(relance, stack, tmp_path):
+    code, out = relance("creditor", "add", MOULIN, "--name", "Au bon moulin", "--siren", "999999998")
+    assert code == 0, out
+    archive = tmp_path / "lot.zip"
+    archive.write_bytes(zip_of({"avoir.pdf": AVOIR.read_bytes(), "facture.pdf": BASICWL.read_bytes()}))
+
+    report = relance.json("import", str(archive))
+    again = relance.json("import", str(archive))
+
+    assert (report["imported"], report["credit_notes"], report["errors"]) == (1, 1, [])
+    assert (again["imported"], again["unchanged"], again.get("credit_notes")) == (0, 2, None)
+    [invoice] = PaymentsStore(stack.physical["RelanceTable"]).debtor_with_invoices(MOULIN, DEBTOR)[1]
+    assert invoice.balance == Money(470_15 - 233_47, "EUR")
+
+
+def test_cli_without_creditor_refuses_a_seller_it_does_not_know(relance, capsys):
+    code, _out = relance("import", str(BASICWL))
+
+    assert code != 0
+    message = capsys.readouterr().err
+    assert "Au bon moulin" in message and "matches no creditor" in message and "--creditor" in message

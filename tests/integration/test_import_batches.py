@@ -10,7 +10,7 @@ import pytest
 from relance.adapters import dynamo
 from relance.adapters.dynamo import DynamoStore
 from relance.adapters.wiring import policies_for
-from relance.domain.parties import Creditor
+from relance.domain.parties import Creditor, debtor_id_for
 from relance.services import imports
 
 HEADER = "N° facture;Client;Date facture;Échéance;Montant TTC;Déjà réglé;Devise\r\n"
@@ -95,4 +95,41 @@ def test_existing_invoices_go_through_the_versioned_write_and_new_ones_through_b
     assert (report.imported, report.updated, report.unchanged) == (10, 120, 0)
     assert len(transactions) == 120  # one version-checked transaction per changed invoice
     assert all("ConditionExpression" in t["TransactItems"][0]["Put"] for t in transactions)
-    assert throttled.items_sent == 3 * 10  # only the new invoices are batch-written
+    assert throttled.items_sent == 2 * 10 + 1  # only the new invoices (item, number) and their month's sales lines
+
+
+def test_sales_lines_are_grouped_by_month_and_a_line_written_twice_counts_once(store):
+    from datetime import date
+
+    from relance.adapters.dashboard_store import DashboardStore
+    from relance.domain.invoices import Invoice
+    from relance.domain.money import Money
+    from relance.domain.parties import Debtor
+
+    def invoice(number: str, issued_on: date, minor: int) -> Invoice:
+        return Invoice("acme", "d-1", number, issued_on, issued_on, Money(minor, "EUR"), Money(0, "EUR"))
+
+    february = [invoice(f"F-{n}", date(2026, 2, 1 + n), 100_00) for n in range(3)]
+    store.put_new_invoices(february + [invoice("M-1", date(2026, 3, 2), 50_00)], [Debtor("acme", "d-1", "Client")])
+    store.put_new_invoices(february[1:], [])  # an import re-run after a crash: lines again, in another group
+    dashboard = DashboardStore(store.table_name)
+
+    sales = dashboard.sales_between("acme", date(2026, 2, 1), date(2026, 3, 1))
+
+    assert sorted(sales) == [(date(2026, 2, 1), Money(100_00, "EUR")), (date(2026, 2, 2), Money(100_00, "EUR")),
+                             (date(2026, 2, 3), Money(100_00, "EUR")), (date(2026, 3, 2), Money(50_00, "EUR"))]
+
+
+def test_owners_of_numbers_spread_over_a_crowded_registry_are_all_found_in_bounded_calls(store, monkeypatch):
+    monkeypatch.setattr(dynamo, "OWNER_PAGE_ITEMS", 50)
+    imports.import_file(export(1_000), "acme", store, closed_for, policies_for)
+    wanted = [f"FA-{n:05d}" for n in range(0, 1_000, 7)] + ["FA-99999"]  # 143 numbers among 1,000, one unknown
+    counting = store._client = Throttled(store._client, times=0)  # counts calls, throttles nothing
+    queries = []
+    counting.query = lambda **request: queries.append(request) or counting._real.query(**request)
+
+    owners = store.invoice_owners("acme", wanted)
+
+    assert set(owners) == set(wanted) - {"FA-99999"}
+    assert all(owners[n] == debtor_id_for(None, f"Client {int(n[3:]) % 7}") for n in owners)
+    assert len(queries) == dynamo.OWNER_RANGE_PAGES  # then the rest by key, 100 per BatchGetItem

@@ -114,13 +114,33 @@ def test_extended_gbp_invoice_is_due_on_its_net_date_not_the_discount_date():
     assert result.row.language == "en"
 
 
-def test_credit_note_is_skipped_with_the_invoice_it_corrects():
+def test_credit_note_carries_what_applying_it_needs_and_the_invoice_it_corrects():
     result = read_pdf("Avoir_FR_type381_BASIC.pdf", SELLERS["Au bon moulin"])
 
     assert isinstance(result, CreditNote)
     assert (result.number, result.type_code) == ("AV-2017-0005", "381")
     assert result.referenced_invoices == ("FA-2017-0010",)
+    assert result.amount == Money(233_47, "EUR")
+    assert (result.debtor_name, result.company_id) == ("Ma jolie boutique", "787878784")
+    assert result.issued_on == date(2017, 11, 16)
     assert "FA-2017-0010" in result.reason and "not a debt" in result.reason
+
+
+def test_credit_note_of_another_seller_is_refused():
+    result = read_pdf("Avoir_FR_type381_BASIC.pdf", ACME)
+
+    assert isinstance(result, Rejected)
+    assert codes(result) == ["seller_mismatch"]
+
+
+def test_credit_note_without_a_total_is_refused():
+    xml = xml_of("Avoir_FR_type381_BASIC.pdf").replace(b">233.47</ram:GrandTotalAmount>",
+                                                       b">-233.47</ram:GrandTotalAmount>")
+
+    result = read_xml_invoice(xml, SELLERS["Au bon moulin"])
+
+    assert isinstance(result, Rejected)
+    assert codes(result) == ["not_positive_credit"]
 
 
 def test_truncated_pdf_is_reported_as_unreadable():

@@ -70,10 +70,17 @@ class DashboardStore(PaymentsStore):
         """AP13: (issue date, total) of every invoice issued from `first_month` to `last_month`."""
         sales: list[tuple[date, Money]] = []
         for month in months_between(first_month, last_month):
+            lines: dict[str, tuple[date, Money]] = {}  # by invoice number: a line written twice counts once
             for item in self._query(KeyConditionExpression="PK = :pk",
                                     ExpressionAttributeValues=_to_dynamo({":pk": keys.sales_pk(creditor_id, month)})):
-                sales.append((date.fromisoformat(item["issued_on"]),
-                              Money(int(item["total_minor"]), item["currency"])))
+                if item.get("entity") == "sales_lines":  # an import chunk's invoices of the month, grouped
+                    for number, line in item["lines"].items():
+                        issued_on, currency, total_minor = line.split("|")[:3]
+                        lines[number] = (date.fromisoformat(issued_on), Money(int(total_minor), currency))
+                else:
+                    lines[item["number"]] = (date.fromisoformat(item["issued_on"]),
+                                             Money(int(item["total_minor"]), item["currency"]))
+            sales.extend(lines.values())
         return sales
 
 

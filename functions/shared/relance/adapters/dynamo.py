@@ -25,6 +25,9 @@ from relance.services.accounts import DebtorAccount
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+OWNER_RANGE_PAGES = 2  # pages of the invoice number registry read before looking the rest up by key
+OWNER_PAGE_ITEMS = 4_000  # registry entries per page: a chunk of 1,000 numbers among up to 7,000 others
+SALES_LINES_PER_ITEM = 2_000  # about 110 KB of lines: well under DynamoDB's 400 KB per item
 SUMMARY_CHUNK = 50  # summary entries per UpdateItem (expression size stays far below DynamoDB's limits)
 
 
@@ -207,6 +210,33 @@ def sales_item(invoice: Invoice) -> dict[str, Any]:
             "currency": invoice.currency, "total_minor": invoice.total.minor}
 
 
+def sales_lines_items(invoices: Iterable[Invoice]) -> list[dict[str, Any]]:
+    """AP13 for many invoices at once: per month, one item holding a line per invoice (by number).
+
+    One item per invoice cost an AWS call per 25 invoices at import; lines grouped by month cost one per
+    month and import chunk. The item is keyed by its first line, so writing the same invoices again
+    rewrites it; an invoice written again in another group (an import re-run after a crash) is one line
+    twice under one number, and the reader keeps it once.
+    """
+    by_month: dict[tuple[str, str], list[Invoice]] = {}
+    for invoice in invoices:
+        by_month.setdefault((invoice.creditor_id, invoice.issued_on.strftime("%Y-%m")), []).append(invoice)
+    items: list[dict[str, Any]] = []
+    for (creditor_id, _month), month_invoices in by_month.items():
+        month_invoices.sort(key=lambda i: (i.issued_on, i.number))
+        for start in range(0, len(month_invoices), SALES_LINES_PER_ITEM):
+            group = month_invoices[start:start + SALES_LINES_PER_ITEM]
+            first = group[0]
+            items.append({**keys.sales_lines_key(creditor_id, first.issued_on, first.number), "entity": "sales_lines",
+                          "lines": {i.number: sales_line(i) for i in group}})
+    return items
+
+
+def sales_line(invoice: Invoice) -> str:
+    """One invoice in a sales lines item: `issued_on|currency|total_minor|debtor_id`."""
+    return "|".join((invoice.issued_on.isoformat(), invoice.currency, str(invoice.total.minor), invoice.debtor_id))
+
+
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
@@ -262,10 +292,11 @@ class ContactRecord:
     creditor_id: str
     debtor_id: str
     business_date: date
-    status: str  # "pending" until the mail is accepted by SES, then "sent"
+    status: str  # "pending" (claimed), "sending" (the mail went to SES, answer unknown), then "sent"
     step: str
     message_id: str | None = None
     channel: str | None = None
+    sending_at: datetime | None = None  # when the mail was handed to SES (status "sending")
 
 
 class VersionConflict(Exception):
@@ -457,9 +488,42 @@ class DynamoStore:
     # --- invoices -------------------------------------------------------------------------------
 
     def invoice_owners(self, creditor_id: str, numbers: Iterable[str]) -> dict[str, str]:
-        """Which debtor holds each of these invoice numbers (absent: a new invoice)."""
-        items = self._batch_get([keys.invoice_number_key(creditor_id, n) for n in set(numbers)])
-        return {item["SK"]: item["debtor_id"] for item in items}
+        """Which debtor holds each of these invoice numbers (absent: a new invoice).
+
+        An export's numbers mostly follow each other, so one Query of the registry between the smallest
+        and the largest answers a whole import chunk in one call (BatchGetItem takes 100 keys). Numbers
+        spread over a crowded registry stop the Query after OWNER_RANGE_PAGES pages: the rest are then
+        read by key, so the cost stays bounded whatever the order of the file.
+        """
+        wanted = sorted(set(numbers))
+        if len(wanted) <= BATCH_GET_LIMIT:
+            items = self._batch_get([keys.invoice_number_key(creditor_id, n) for n in wanted])
+            return {item["SK"]: item["debtor_id"] for item in items}
+        wanted_set = set(wanted)
+        found: dict[str, str] = {}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+            "ProjectionExpression": "SK, debtor_id",
+            "ExpressionAttributeValues": _to_dynamo({":pk": keys.invoice_number_key(creditor_id, wanted[0])["PK"],
+                                                     ":first": wanted[0], ":last": wanted[-1]}),
+            "ConsistentRead": True,
+            "Limit": OWNER_PAGE_ITEMS,
+        }
+        last: dict[str, Any] = {}
+        for _page in range(OWNER_RANGE_PAGES):
+            response = self._client.query(**request)
+            for item in map(_from_dynamo, response.get("Items", [])):
+                if item["SK"] in wanted_set:
+                    found[item["SK"]] = item["debtor_id"]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            request["ExclusiveStartKey"] = last
+        after = _from_dynamo(last)["SK"]
+        rest = [keys.invoice_number_key(creditor_id, n) for n in wanted if n > after]
+        found.update({item["SK"]: item["debtor_id"] for item in self._batch_get(rest)})
+        return found
 
     def get_invoices(self, creditor_id: str, refs: Iterable[tuple[str, str]]) -> dict[str, Invoice]:
         """Invoices by (debtor_id, number), keyed by number."""
@@ -470,7 +534,10 @@ class DynamoStore:
         """Store new invoices with their number registry entries, and new debtors, batched.
 
         A new debtor's item is written with the summary of their new open invoices; an existing
-        debtor's summary gets its new entries by one UpdateItem per debtor and chunk.
+        debtor's summary gets its new entries by one UpdateItem per debtor and chunk. The number
+        registry entries go last: an import killed half-way leaves invoices that the next run does
+        not find by number, so it writes them again with their summary entries and sales lines,
+        instead of counting them "unchanged" while dunning never sees them.
         """
         new_debtors = {d.debtor_id for d in debtors}
         opened: dict[str, list[Invoice]] = {}
@@ -482,12 +549,8 @@ class DynamoStore:
             items.append({**debtor_item(debtor),
                           OPEN_INVOICES: {i.number: summary_entry(i) for i in opened.get(debtor.debtor_id, [])}})
             items.extend(email_index_items(debtor))  # "send me a new link" finds the debtor by address
-        for invoice in invoices:
-            items.append(invoice_item(invoice))
-            items.append(
-                {**keys.invoice_number_key(invoice.creditor_id, invoice.number), "debtor_id": invoice.debtor_id}
-            )
-            items.append(sales_item(invoice))  # AP13: the month's credit sales, for DSO
+        items.extend(invoice_item(invoice) for invoice in invoices)
+        items.extend(sales_lines_items(invoices))  # AP13: the month's credit sales, for DSO
         self._batch_put(items)
         for debtor_id, added in opened.items():
             if debtor_id in new_debtors:
@@ -495,6 +558,8 @@ class DynamoStore:
             for start in range(0, len(added), SUMMARY_CHUNK):
                 update = self._summary_update(added[0].creditor_id, debtor_id, added[start:start + SUMMARY_CHUNK])
                 self._client.update_item(**update, ConditionExpression="attribute_exists(PK)")
+        self._batch_put([{**keys.invoice_number_key(invoice.creditor_id, invoice.number),
+                          "debtor_id": invoice.debtor_id} for invoice in invoices])
 
     def update_invoice(self, invoice: Invoice) -> Invoice:
         """Write `invoice` if nobody changed it since it was read (its `version`); VersionConflict otherwise."""
@@ -596,9 +661,51 @@ class DynamoStore:
             existing = _from_dynamo(
                 self._client.get_item(TableName=self.table_name, Key=_to_dynamo(key), ConsistentRead=True)["Item"]
             )
+            sending_at = existing.get("sending_at")
             return ContactRecord(creditor_id, debtor_id, day, existing["status"], existing["step"],
-                                 existing.get("message_id"), existing.get("channel"))
+                                 existing.get("message_id"), existing.get("channel"),
+                                 datetime.fromisoformat(sending_at) if sending_at else None)
         return ContactRecord(creditor_id, debtor_id, day, "pending", step, None, channel)
+
+    def mark_sending(self, contact: ContactRecord, now: datetime, items: Iterable[dict[str, Any]] = ()) -> bool:
+        """Mark the day's contact "sending" just before its mail goes to SES, with `items` the mail relies on
+        (the record that makes its portal link open); False if another attempt holds or completed it."""
+        actions: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _to_dynamo({"PK": keys.debtor_pk(contact.creditor_id, contact.debtor_id),
+                                   "SK": keys.contact_sk(contact.business_date)}),
+                "UpdateExpression": "SET #s = :sending, sending_at = :t",
+                "ConditionExpression": "#s = :pending",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": _to_dynamo({":sending": "sending", ":pending": "pending",
+                                                         ":t": now.isoformat()}),
+            }
+        }]
+        actions.extend({"Put": {"TableName": self.table_name, "Item": _to_dynamo(item)}} for item in items)
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def release_sending(self, contact: ContactRecord) -> None:
+        """Put a "sending" contact back to "pending": SES refused the mail, so a retry may send it."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_to_dynamo({"PK": keys.debtor_pk(contact.creditor_id, contact.debtor_id),
+                                "SK": keys.contact_sk(contact.business_date)}),
+                UpdateExpression="SET #s = :pending REMOVE sending_at",
+                ConditionExpression="#s = :sending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_to_dynamo({":sending": "sending", ":pending": "pending"}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return  # already completed or released by another attempt
 
     def complete_contact(
         self,
@@ -627,12 +734,13 @@ class DynamoStore:
                     "Key": _to_dynamo({"PK": pk, "SK": keys.contact_sk(contact.business_date)}),
                     "UpdateExpression": "SET #s = :sent, message_id = :m, sent_at = :t, invoices = :inv, totals = :tot, "
                                         "document_keys = :docs",
-                    "ConditionExpression": "#s = :pending",
+                    "ConditionExpression": "#s IN (:pending, :sending)",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": _to_dynamo(
                         {
                             ":sent": "sent",
                             ":pending": "pending",
+                            ":sending": "sending",
                             ":m": message_id,
                             ":t": now.isoformat(),
                             ":inv": listed,

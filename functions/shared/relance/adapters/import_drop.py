@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from relance.adapters.aws import client
 from relance.adapters.ses import SesMailer
+from relance.domain.money import Money
 from relance.services.imports import ImportSummaryMail
 
 SPOOL_BYTES = 16 * 1024 * 1024  # a bigger dropped file goes to /tmp rather than memory
@@ -78,6 +79,11 @@ def render_import_summary(mail: ImportSummaryMail) -> tuple[str, str]:
             lines = [f"{report['rows']} rows or files read: {report['imported']} invoices imported, "
                      f"{report['updated']} updated, {report['unchanged']} unchanged, "
                      f"{error_count} errors, {len(skipped)} skipped."]
+        credited = ", ".join(str(Money(minor, currency)) for currency, minor in report.get("credited", {}).items())
+        if credited:
+            count = report["credit_notes"]
+            lines.append(f"{count} avoir(s) appliqué(s) : {credited} en moins sur ce que les clients doivent."
+                         if french else f"{count} credit note(s) applied: {credited} off what customers owe.")
         # Whole files refused first (one damaged PDF among a CSV's row errors must not be cut off).
         listed = sorted(errors, key=lambda e: e["line"] != 0)[:MAX_LISTED]
         for error in listed:

@@ -265,6 +265,11 @@ def sales_key(creditor_id: str, issued_on: date, number: str) -> dict[str, str]:
     return {"PK": sales_pk(creditor_id, issued_on), "SK": f"{issued_on.isoformat()}#{number}"}
 
 
+def sales_lines_key(creditor_id: str, first_issued_on: date, first_number: str) -> dict[str, str]:
+    """Many invoices of one month in one item (an import chunk's), keyed by its first line."""
+    return {"PK": sales_pk(creditor_id, first_issued_on), "SK": f"LINES#{first_issued_on.isoformat()}#{first_number}"}
+
+
 
 def month_end_pk(creditor_id: str) -> str:
     """AP15: a creditor's month-end snapshots (receivables and DSO per currency), one item per month."""
@@ -300,6 +305,16 @@ def audit_chained_sk(event_pk: str, event_sk: str) -> str:
 
 def audit_tamper_sk(stream_sequence_number: str) -> str:
     return f"TAMPER#{stream_sequence_number}"
+
+
+def audit_erasure_sk(stream_sequence_number: str) -> str:
+    """One marker per recorded GDPR redaction of an audit event (a stream record delivered twice chains once)."""
+    return f"ERASURE#{stream_sequence_number}"
+
+
+def debtor_documents_prefix(creditor_id: str, debtor_id: str) -> str:
+    """Every S3 object about a debtor (letters, originals, dispute attachments) is under this prefix (GDPR erase)."""
+    return f"creditors/{creditor_id}/debtors/{debtor_id}/"
 
 
 # --- back-office collections export (issue 8): the payments received in a month -----------------
@@ -377,3 +392,41 @@ def original_pdf_object_key(creditor_id: str, debtor_id: str, sha256: str) -> st
 def import_report_key(object_key: str) -> str:
     """IM2: the report of an S3-dropped import file, written next to it (never itself imported)."""
     return f"{object_key}{IMPORT_REPORT_SUFFIX}"
+
+
+# --- the ERP API (issue 9, docs/architecture/api.md): API keys and credit notes -------------------------
+
+API_KEY_SK = "APIKEY"
+
+
+def api_key_key(key_sha256: str) -> dict[str, str]:
+    """API1: an API key by the SHA-256 of its text (the key itself is never stored)."""
+    return {"PK": f"APIKEY#{key_sha256}", "SK": API_KEY_SK}
+
+
+def api_keys_pk(creditor_id: str) -> str:
+    """API2: a creditor's API keys by id, to list and revoke them."""
+    return f"CRED#{creditor_id}#APIKEYS"
+
+
+def credit_note_sk(number: str) -> str:
+    """API3: a credit note received through the API, once per number, in its debtor's partition."""
+    return f"CREDITNOTE#{number}"
+
+
+# --- payments from the bank side (issue 9, docs/architecture/access-patterns.md BP1-BP3) ------------
+
+
+def bank_line_key(creditor_id: str, line_id: str) -> dict[str, str]:
+    """BP1: what was decided about one bank credit line, once (its id comes from the bank's own data)."""
+    return {"PK": f"CRED#{creditor_id}#BANKLINES", "SK": line_id}
+
+
+def unmatched_payments_pk(creditor_id: str) -> str:
+    """BP2: finance's queue of bank credits no invoice matched."""
+    return f"CRED#{creditor_id}#BANKQUEUE"
+
+
+def unmatched_payment_key(creditor_id: str, entry_key: str) -> dict[str, str]:
+    """`SK = <received_on>#<line_id>`: the oldest payment first; the entry leaves when assigned or dismissed."""
+    return {"PK": unmatched_payments_pk(creditor_id), "SK": entry_key}

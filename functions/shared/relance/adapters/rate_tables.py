@@ -39,7 +39,8 @@ _REGIME_KEYS = {
     "rate", "rate_by_creditor", "interest_starts", "contract_rate", "recovery_fee",
     "max_simple_interest_days", "max_days_reason",
 }
-_JURISDICTION_KEYS = {"name", "law", "max_payment_terms", "b2b", "consumer", "notes"}
+_JURISDICTION_KEYS = {"name", "law", "max_payment_terms", "b2b", "consumer", "notes",
+                      "retention_years"}  # the last one is read by adapters/gdpr_store.py (GDPR)
 
 
 def packaged_text(name: str) -> str:

@@ -6,6 +6,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
 from relance.adapters.aws import client
 from relance.adapters.mail_templates import (
     RenderedMail,
@@ -19,7 +21,7 @@ from relance.adapters.mail_templates import (
 )
 from relance.services.alerts import AlertsDigestMail
 from relance.services.disputes import DisputeRejectedMail
-from relance.services.dunning import DunningMail
+from relance.services.dunning import DunningMail, MailRefused
 from relance.services.installments import PlanMail
 from relance.services.plans import PlanDecisionMail
 from relance.services.links import NewLinkMail
@@ -41,8 +43,13 @@ class SesMailer:
         for attachment in mail.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
             message.add_attachment(attachment.body, maintype=maintype, subtype=subtype, filename=attachment.filename)
-        return self.send_raw(message, list(mail.recipients), tags=mail_tags(mail.creditor.creditor_id,
-                                                                               mail.debtor.debtor_id))
+        try:
+            return self.send_raw(message, list(mail.recipients), tags=mail_tags(mail.creditor.creditor_id,
+                                                                                   mail.debtor.debtor_id))
+        except (ClientError, EndpointConnectionError, ConnectTimeoutError) as refused:
+            # SES answered with an error, or was never reached: the mail did not leave. A read timeout is
+            # not caught: SES may have taken the mail, so the contact stays "sending" and is never re-sent.
+            raise MailRefused(f"SES did not take the mail: {type(refused).__name__}") from refused
 
     def send_new_link(self, mail: NewLinkMail) -> str:
         message = self._compose(render_new_link(mail), mail.creditor.legal_name, mail.creditor.contact_email,

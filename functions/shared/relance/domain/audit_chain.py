@@ -3,6 +3,11 @@
 `link_hash(previous, event)` is SHA-256 over the previous link's hash followed by the event's
 canonical form, so changing, removing or reordering anything already chained changes a hash that
 `verify` recomputes. Pure: the caller hands in the links, the events and `now`.
+
+GDPR erasure (docs/architecture/audit.md, "Erasing personal data"): an event whose personal values
+were replaced by `[erased <pseudonym>]` tokens, and nothing else changed, is a *redaction*. The stream
+appends an `erasure` link naming the event and the digest of its redacted form; `verify` then accepts
+the event's new content in place of the one its link hashed, because the erasure is itself chained.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,11 +25,13 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64  # the "previous hash" of link 1
 CHAIN_FIELDS = frozenset({"chain_seq", "chain_hash", "chain_previous_hash"})  # never part of an event's hash
+REDACTION = re.compile(r"\[erased [0-9a-f]{16}\]")  # what a personal value is replaced by (domain/gdpr.py)
 
 
 class LinkKind(StrEnum):
     EVENT = "event"  # commits to an audit event stored in its debtor's partition
     TAMPER_ALERT = "tamper_alert"  # records that a stored audit event was modified or removed
+    ERASURE = "erasure"  # records that a stored audit event's personal values were redacted (GDPR)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -131,6 +139,54 @@ def next_alert(head: ChainHead, event_key: EventKey, alert: Mapping[str, Any]) -
                      previous_hash=head.hash, kind=LinkKind.TAMPER_ALERT, alert=dict(alert))
 
 
+def next_erasure(head: ChainHead, event_key: EventKey, record: Mapping[str, Any]) -> ChainLink:
+    """The link that records the redaction of `event_key` after `head`; it hashes the record itself."""
+    return ChainLink(seq=head.seq + 1, event_key=event_key, hash=link_hash(head.hash, record),
+                     previous_hash=head.hash, kind=LinkKind.ERASURE, alert=dict(record))
+
+
+def content_digest(event: Mapping[str, Any]) -> str:
+    """sha256(canonical(event)), hex: what an erasure link commits the redacted event to."""
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+def is_redaction(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """True when `after` is `before` with some text replaced by erasure tokens, and nothing else changed.
+
+    Only removal is allowed: no attribute added or dropped, no number, date or flag changed, and in a
+    changed text every piece outside the tokens is still there, in order. So an erasure cannot be used
+    to slip new content into an event.
+    """
+    return before != after and set(before) == set(after) and all(
+        _redacted(before[name], after[name]) for name in before)
+
+
+def _redacted(before: Any, after: Any) -> bool:
+    if before == after:
+        return True
+    if isinstance(before, str) and isinstance(after, str):
+        pieces = REDACTION.split(after)
+        if len(pieces) == 1:
+            return False
+        pattern = ".+?".join(re.escape(piece) for piece in pieces)
+        return re.fullmatch(pattern, before, flags=re.DOTALL) is not None
+    if isinstance(before, list) and isinstance(after, list):
+        return len(before) == len(after) and all(_redacted(b, a) for b, a in zip(before, after, strict=True))
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        return set(before) == set(after) and all(_redacted(before[k], after[k]) for k in before)
+    if isinstance(before, set | frozenset) and isinstance(after, set | frozenset):
+        return all(a in before or any(_redacted(b, a) for b in before) for a in after)
+    return False
+
+
+def erasure_record(event_key: EventKey, before: Mapping[str, Any], after: Mapping[str, Any],
+                   stream_sequence_number: str) -> dict[str, Any]:
+    """What an erasure link hashes: which event, which attributes were redacted, and the digest of the result."""
+    return {"stream_event": "MODIFY", "erasure": True, "event_pk": event_key.partition, "event_sk": event_key.sort,
+            "redacted": sorted(name for name in before if before[name] != after[name]),
+            "erased_digest": content_digest(after), "stream_sequence_number": stream_sequence_number}
+
+
 def verify(
     chain_links: Iterable[ChainLink],
     events_by_key: Mapping[EventKey, Mapping[str, Any]],
@@ -146,6 +202,8 @@ def verify(
     With `head`, the head must match the last link, so cutting the chain's tail is detected too.
     """
     links = sorted(chain_links, key=lambda link: link.seq)
+    erased = {link.event_key: str((link.alert or {}).get("erased_digest")) for link in links
+              if link.kind is LinkKind.ERASURE}  # by seq order, so the last erasure of an event wins
     running = ChainHead()
     seen: set[EventKey] = set()
 
@@ -165,12 +223,17 @@ def verify(
                 return broken(Problem.HASH_MISMATCH, link, "the tamper alert was altered")
             action = {"MODIFY": "modified", "REMOVE": "removed"}.get(str((link.alert or {}).get("stream_event")), "changed")
             return broken(Problem.TAMPER_ALERT, link, f"the stored audit event was {action} after it was written")
+        if link.kind is LinkKind.ERASURE:
+            if link_hash(link.previous_hash, link.alert or {}) != link.hash:
+                return broken(Problem.HASH_MISMATCH, link, "the erasure record was altered")
+            running = ChainHead(link.seq, link.hash)
+            continue
         if link.event_key in seen:
             return broken(Problem.DUPLICATE_EVENT, link, "this event is already chained by an earlier link")
         event = events_by_key.get(link.event_key)
         if event is None:
             return broken(Problem.MISSING_EVENT, link, "the chained audit event no longer exists (deleted)")
-        if link_hash(link.previous_hash, event) != link.hash:
+        if link_hash(link.previous_hash, event) != link.hash and erased.get(link.event_key) != content_digest(event):
             return broken(Problem.HASH_MISMATCH, link, "the audit event's content no longer matches its hash (altered)")
         seen.add(link.event_key)
         running = ChainHead(link.seq, link.hash)

@@ -1,10 +1,10 @@
 """Reading one e-invoice (Factur-X / ZUGFeRD 2.x PDF, CII XML or UBL 2.1 XML) into an invoice row.
 
 The file arrives as bytes and is judged on its own: it becomes an `EInvoice` (the same `InvoiceRow`
-the CSV import stores, plus the debtor's address and the seller's ids), a `CreditNote` (reported as
-skipped: a credit note is not a debt to collect, and applying it to the invoice it corrects is left
-to finance, who records it as a payment or a write-off), or a `Rejected` file listing every problem
-found, each with a stable code, so the sender can fix them all in one pass.
+the CSV import stores, plus the debtor's address and the seller's ids), a `CreditNote` (not a debt to
+collect: the import lowers what the buyer owes by its amount, on the invoices it refers to, else as a
+credit), or a `Rejected` file listing every problem found, each with a stable code, so the sender can
+fix them all in one pass.
 
 The checks, in order: the PDF opens and carries an invoice XML; the XML is well formed and follows
 the XSD of its profile (MINIMUM, BASIC WL, BASIC, EN 16931, EXTENDED, or UBL 2.1); the seller is the
@@ -136,20 +136,27 @@ class EInvoice:
 
 @dataclass(frozen=True, slots=True)
 class CreditNote:
-    """A credit note: not imported, reported as skipped with the invoices it refers to."""
+    """A credit note: what the creditor owes back the buyer, to take off the invoices it refers to."""
 
     number: str | None
     type_code: str
     syntax: str
     profile: str
     referenced_invoices: tuple[str, ...]
+    amount: Money | None = None  # its grand total (UBL TaxInclusiveAmount): how much it takes off
+    issued_on: date | None = None
+    debtor_name: str | None = None  # the buyer, who owes that much less
+    company_id: str | None = None
+    seller_name: str | None = None
+    seller: SellerIds = SellerIds()
 
     @property
     def reason(self) -> str:
-        refers = f" (it refers to invoice {', '.join(self.referenced_invoices)})" if self.referenced_invoices else ""
+        refers = f" on invoice {', '.join(self.referenced_invoices)}" if self.referenced_invoices else \
+            " as a credit of the customer (it names no invoice)"
         number = f" {self.number}" if self.number else ""
-        return (f"credit note{number} (type {self.type_code}) is not a debt to collect{refers}; "
-                "record it in the back office as a payment or a write-off of the invoice it corrects")
+        amount = f" of {self.amount}" if self.amount is not None else ""
+        return f"credit note{number} (type {self.type_code}){amount}: not a debt to collect, applied{refers}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +283,11 @@ class _Reader:
         number = self.attempt("invoice_number", _checked_text, self.text_at(self.NUMBER), "invoice_number",
                               "missing_invoice_number", "the invoice number")
         type_code = self.type_code() or "380"
-        if type_code in CREDIT_NOTE_TYPES:
-            return CreditNote(number, type_code, self.syntax, self.profile, self.referenced_invoices())
-
         seller_ids = self.seller_ids()
         if seller is not None:
             self._check_seller(seller, seller_ids)
+        if type_code in CREDIT_NOTE_TYPES:
+            return self._credit_note(number, type_code, seller_ids)
 
         buyer = self.buyer()
         debtor_name = self.attempt("debtor_name", _checked_text, buyer.name, "debtor_name", "empty_debtor",
@@ -329,6 +335,30 @@ class _Reader:
         row = InvoiceRow(0, number, debtor_name, company_id, email, None, issued_on, due_on, total, paid, language)
         return EInvoice(row, self.syntax, self.profile, self.seller_name(), seller_ids, buyer.address, due_from)
 
+    def _credit_note(self, number: str | None, type_code: str, seller_ids: SellerIds) -> CreditNote | Rejected:
+        """A credit note, checked for what applying it needs: its number, buyer, date, currency and total."""
+        buyer = self.buyer()
+        debtor_name = self.attempt("debtor_name", _checked_text, buyer.name, "debtor_name", "empty_debtor",
+                                   "the buyer's name")
+        company_id = self.attempt("siren", parse_siren, buyer.siren_text) if buyer.siren_text else None
+        issued_on = self._date("invoice_date", *self.issue_date_text(), missing_code="missing_invoice_date",
+                               what="the credit note's date")
+        currency = None
+        currency_text = self.currency_text()
+        if not currency_text:
+            self.problem("currency", "missing_currency", "the currency is missing; expected an ISO 4217 code")
+        else:
+            currency = self.attempt("currency", parse_currency, currency_text)
+        amount = self._amount("amount_total", self.total_and_due()[0], currency, "the credit note's total")
+        if amount is not None and amount.minor <= 0:
+            self.problem("amount_total", "not_positive_credit",
+                         f"the credit note's total {amount} is not above zero; a credit note takes a positive "
+                         "amount off what the buyer owes")
+        if self.problems or None in (number, debtor_name, issued_on, amount):
+            return Rejected(tuple(self.problems), number, self.syntax, self.profile)
+        return CreditNote(number, type_code, self.syntax, self.profile, self.referenced_invoices(), amount,
+                          issued_on, debtor_name, company_id, self.seller_name(), seller_ids)
+
     def _check_seller(self, creditor: SellerIds, seller_ids: SellerIds) -> None:
         name = self.seller_name()
         if creditor.is_empty():
@@ -339,7 +369,7 @@ class _Reader:
             self.problem("seller", "seller_without_ids",
                          f"the invoice names no SIREN or VAT id for its seller {shown(name or '')}, so it cannot be "
                          f"checked against the creditor ({creditor.describe()})")
-        elif not _same_company(creditor, seller_ids):
+        elif not same_company(creditor, seller_ids):
             self.problem("seller", "seller_mismatch",
                          f"this invoice was issued by {shown(name or '?')} ({seller_ids.describe()}), not by this "
                          f"creditor ({creditor.describe()}); import it under the right creditor")
@@ -603,7 +633,8 @@ def _party_ids(legal_ids: Iterable[etree._Element], vat_elements: Iterable[etree
     return SellerIds(siren, vat_ids)
 
 
-def _same_company(creditor: SellerIds, seller: SellerIds) -> bool:
+def same_company(creditor: SellerIds, seller: SellerIds) -> bool:
+    """Whether two sets of ids name the same company: the SIREN decides when both have one, else a VAT id."""
     if creditor.siren and seller.siren:
         return creditor.siren == seller.siren  # the register number decides when both carry one
     return bool(creditor.vat_ids & seller.vat_ids)
@@ -644,5 +675,5 @@ def _short(text: str, limit: int = 300) -> str:
 __all__ = [
     "CreditNote", "EInvoice", "Problem", "ReadResult", "Rejected", "SellerIds", "creditor_seller_ids",
     "extract_invoice_xml", "french_vat_id", "parse_xml_amount", "read_pdf_invoice", "read_xml_invoice",
-    "terms_rule",
+    "same_company", "terms_rule",
 ]

@@ -15,6 +15,7 @@ from relance.domain.audit_chain import (
     VerifyResult,
     event_key_of,
     next_alert,
+    next_erasure,
     next_link,
     verify,
 )
@@ -54,6 +55,12 @@ def record_tamper_alert(creditor_id: str, event_key: EventKey, alert: Mapping[st
                         marker_sk: str) -> ChainOutcome:
     """Append a tamper alert (a stored audit event was modified or removed), once per stream record."""
     return _append(creditor_id, marker_sk, store, lambda head: next_alert(head, event_key, alert))
+
+
+def record_erasure(creditor_id: str, event_key: EventKey, record: Mapping[str, Any], store: AuditChainStore,
+                   marker_sk: str) -> ChainOutcome:
+    """Append an erasure (a stored audit event's personal values were redacted), once per stream record."""
+    return _append(creditor_id, marker_sk, store, lambda head: next_erasure(head, event_key, record))
 
 
 def _append(creditor_id: str, marker_sk: str, store: AuditChainStore,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -20,6 +20,9 @@ from relance.domain.policy import Channel, DunningPolicy, PolicyBook
 from relance.services.jobs import ReminderJob
 
 MAX_CONFLICT_RETRIES = 3
+# A contact left "sending" longer than this belongs to a worker that died (the worker's timeout is 30 s and
+# SQS hides a message 180 s): its mail may have left, so the step is recorded without sending it again.
+SENDING_LEASE = timedelta(seconds=60)
 EMAIL_CHANNELS = {Channel.EMAIL, Channel.FORMAL_NOTICE}
 AUDIT_ACTIONS = {  # what the audit trail says happened, per channel
     Channel.EMAIL: "reminder_sent",
@@ -64,9 +67,17 @@ class DunningMail:
         return self.debtor.language
 
 
+class MailRefused(Exception):
+    """The mail provider answered and did not take the mail (throttled, unavailable): nothing left, a retry may send."""
+
+
+class ContactInProgress(Exception):
+    """Another attempt is handing the debtor's mail of the day to the provider right now; retry the job later."""
+
+
 class Mailer(Protocol):
     def send_dunning_mail(self, mail: DunningMail) -> str:
-        """Send the mail; returns the provider's message id."""
+        """Send the mail; returns the provider's message id, raises MailRefused when the provider refused it."""
 
 
 class Documents(Protocol):
@@ -103,10 +114,11 @@ class Ports:
 def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
     """Give the debtor the step the policy asks for on the job's business day, at most once.
 
-    The day's contact is claimed before anything leaves and completed after, in one transaction
-    with the invoices' new state, the finance task and the audit event. A retry after a crash
-    between the two finds the claim pending and does the step again: a rare duplicate is
-    preferred to a lost step (docs/architecture/idempotency.md).
+    The day's contact is claimed ("pending") before anything leaves, marked "sending" just before
+    the mail goes to SES and completed after, in one transaction with the invoices' new state, the
+    finance task and the audit event. SES refusing the mail puts the claim back to "pending", so a
+    retry sends it. A retry that finds "sending" left by a worker that died never sends again: it
+    records the step with its mail unconfirmed (docs/architecture/idempotency.md).
     """
     store = ports.store
     creditor = store.get_creditor(job.creditor_id)
@@ -125,9 +137,11 @@ def take_step(job: ReminderJob, now: datetime, ports: Ports) -> Outcome:
                                     decision.channel.value)
     if contact.status == "sent":
         return Outcome.ALREADY_DONE
-    done = _perform(decision, creditor, debtor, job, policy, ports, now)
+    if contact.status == "sending" and (contact.sending_at is None or now - contact.sending_at < SENDING_LEASE):
+        raise ContactInProgress(f"the contact of {job.debtor_id} on {job.business_date} is being sent")
+    done = _perform(decision, creditor, debtor, job, policy, ports, now, contact)
     _record(contact, decision, done, job, now, policy, store, closed)
-    return Outcome.SENT if done.message_id else Outcome.TASK_CREATED
+    return Outcome.SENT if done.message_id or done.unconfirmed else Outcome.TASK_CREATED
 
 
 @dataclass
@@ -138,10 +152,11 @@ class _Done:
     notice: dict[str, Any] | None = None  # the formal notice's figures per invoice, for the audit trail
     action: str | None = None  # what the audit trail says, when it is not the channel's usual action
     extra_items: list[dict[str, Any]] = field(default_factory=list)  # e.g. the portal link the mail carried
+    unconfirmed: bool = False  # the mail went to SES by an attempt that died before SES answered
 
 
 def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job: ReminderJob,
-             policy: DunningPolicy, ports: Ports, now: datetime) -> _Done:
+             policy: DunningPolicy, ports: Ports, now: datetime, contact: ContactRecord) -> _Done:
     """Do what the step's channel means: mail, letter, task or export."""
     done = _Done()
     reference = contact_id(job.creditor_id, job.debtor_id, job.business_date)
@@ -185,11 +200,19 @@ def _perform(decision: DunningDecision, creditor: Creditor, debtor: Debtor, job:
         done.task = _task(job, "post_letter", decision, template=decision.step.template, documents=done.documents)
         return done
     if debtor.reachable_emails:
-        link = ports.issue_link(debtor, now)  # stored with the step's record: no extra AWS call per mail
+        if contact.status == "sending":  # a worker died while SES had the mail: it may have left, never send twice
+            done.unconfirmed = True
+            return done
+        link = ports.issue_link(debtor, now)
         mail = DunningMail(creditor, debtor, debtor.reachable_emails, decision, link.url, reference,
                            attachments, extra)
-        done.message_id = ports.mailer.send_dunning_mail(mail)
-        done.extra_items.append(link.item)
+        if not ports.store.mark_sending(contact, now, [link.item]):  # the link opens even if we die after SES
+            raise ContactInProgress(f"the contact of {job.debtor_id} on {job.business_date} is being sent")
+        try:
+            done.message_id = ports.mailer.send_dunning_mail(mail)
+        except MailRefused:
+            ports.store.release_sending(contact)  # nothing left: the redelivered job sends it
+            raise
     return done
 
 
@@ -243,6 +266,7 @@ def _record(contact: ContactRecord, decision: DunningDecision, done: _Done, job:
                     "steps": {number: step.step_id for number, step in steps.items()},
                     "documents": done.documents,
                     "notice": done.notice,
+                    **({"mail": "unconfirmed"} if done.unconfirmed else {}),
                 },
                 now=now,
                 task=done.task,

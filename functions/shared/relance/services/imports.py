@@ -4,6 +4,11 @@ One door for every format: an accounting export (CSV), a Factur-X / ZUGFeRD PDF,
 invoice XML, or a ZIP of them. The content decides, not the file name. A CSV is reported per row;
 every other file once, by its name, so one damaged PDF in a ZIP of fifty is named and the other
 forty-nine are imported. Importing the same file again changes nothing.
+
+A credit note (type 381 and the other credit types) is not chased: once every invoice of the file is
+stored, it lowers what its buyer owes, on the invoices it refers to (BT-25, UBL BillingReference)
+when they are open, else as the customer's credit, through the same write as a payment finance
+records (services/payments.py), audited and applied once whatever the number of imports.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import zipfile
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, Protocol
 
 from relance.adapters.dynamo import DynamoStore, VersionConflict
@@ -30,13 +35,14 @@ from relance.domain.einvoice import (
     read_pdf_invoice,
     read_xml_invoice,
 )
-from relance.domain.errors import InvalidImportFile, UnknownCreditor
+from relance.domain.errors import InvalidImportFile, UnknownCreditor, UnknownDebtor
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor, debtor_id_for, language_for
 from relance.domain.dunning import plan_next_action
 from relance.domain.policy import PolicyBook
+from relance.services.payments import CreditNoteEntry, Outcome, PaymentPorts, PaymentStore, record_credit_note
 
-CHUNK_ROWS = 100  # one BatchGetItem of invoice numbers per chunk
+CHUNK_ROWS = 1_000  # one Query of the invoice number registry per chunk, BatchWriteItem batches kept full
 # A report keeps the first problems and skipped lines, by line, and counts the rest: a million-row file
 # full of mistakes must not hold a million errors in memory nor print them.
 MAX_REPORTED_ERRORS = 1_000
@@ -77,6 +83,8 @@ class ImportReport:
     lists_files: bool = False  # False for one plain CSV, whose report keeps its original shape
     errors_not_shown: int = 0  # problems beyond the first MAX_REPORTED_ERRORS, counted only
     skipped_not_shown: int = 0
+    credit_notes: int = 0  # credit notes applied (or, in a dry run, that would be)
+    credited_minor: dict[str, int] = field(default_factory=dict)  # what they took off, per currency
 
     def add_error(self, error: RowError) -> None:
         """Note a problem; past MAX_REPORTED_ERRORS only the earliest lines are kept, the others counted."""
@@ -113,6 +121,12 @@ class ImportReport:
         if self.skipped_not_shown:
             result["skipped_not_shown"] = self.skipped_not_shown
         if self.lists_files:
+            if self.credit_notes:
+                result["credit_notes"] = self.credit_notes
+                result["credited"] = dict(sorted(self.credited_minor.items()))
+            sellers = {json.dumps(f["seller"], sort_keys=True) for f in self.files if f.get("seller")}
+            if len(sellers) == 1:  # every e-invoice names the same seller: the creditor the file belongs to
+                result["creditor"] = json.loads(sellers.pop())
             result["files"] = self.files
         return result
 
@@ -168,7 +182,8 @@ def check_file(stream: BinaryIO, progress: Callable[[int], None] | None = None, 
                 part = ImportReport(rows=1, errors=[RowError(0, "*", "invalid_file", str(exc), None)])
             _merge_csv(report, part, file_name)
         else:
-            _read_document(report, file_name, file_kind, opened, seller, lambda e, _pdf: _counted_dry(report, e))
+            _read_document(report, file_name, file_kind, opened, seller, lambda e, _pdf: _counted_dry(report, e),
+                           lambda note, _file, entry: _credited_dry(report, note, entry))
         if progress:
             progress(report.rows)
     _collapse_errors(report)
@@ -180,6 +195,17 @@ def _counted_dry(report: ImportReport, einvoice: EInvoice) -> str:
     report.debtor_ids.add(debtor_id_for(einvoice.row.company_id, einvoice.row.debtor_name))
     report.count_open(einvoice.row)
     return "imported"
+
+
+def _credited_dry(report: ImportReport, note: CreditNote, entry: dict[str, Any]) -> None:
+    assert note.amount is not None
+    _count_credit(report, note.amount.minor, note.amount.currency)
+    entry["outcome"] = "credited"
+
+
+def _count_credit(report: ImportReport, minor: int, currency: str) -> None:
+    report.credit_notes += 1
+    report.credited_minor[currency] = report.credited_minor.get(currency, 0) + minor
 
 
 def _check_csv(stream: BinaryIO, progress: Callable[[int], None] | None) -> ImportReport:
@@ -218,12 +244,15 @@ def import_file(
     *,
     name: str | None = None,
     originals: OriginalPdfs | None = None,
+    payments: PaymentStore | None = None,
+    now: datetime | None = None,
 ) -> ImportReport:
     """Upsert every valid invoice by creditor + invoice number; a later file updates amounts paid.
 
     `stream` is a CSV export, a Factur-X PDF, a CII or UBL XML, or a ZIP of them (`name` labels a
     single document in the report). An e-invoice of another seller is refused; the original of an
-    imported Factur-X PDF is kept through `originals`.
+    imported Factur-X PDF is kept through `originals`. Credit notes are applied through `payments`
+    (at `now`, the instant of the import) after every invoice of the file is stored.
     """
     creditor = store.get_creditor(creditor_id)
     if creditor is None:
@@ -240,6 +269,7 @@ def import_file(
     report = ImportReport(lists_files=True)
     known_debtors: dict[str, Debtor] = {}
     seller = creditor_seller_ids(creditor.siren, creditor.vat_id)
+    credit_notes: list[tuple[CreditNote, str, dict[str, Any]]] = []
     for file_name, file_kind, opened in _files_of(stream, kind, name, report):
         if file_kind == CSV:
             part = ImportReport()
@@ -254,10 +284,33 @@ def import_file(
                 return _store_einvoice(einvoice, pdf, file_name, creditor_id, store, closed, policies, report,
                                        known_debtors, originals)
 
-            _read_document(report, file_name, file_kind, opened, seller, store_one)
+            _read_document(report, file_name, file_kind, opened, seller, store_one,
+                           lambda note, file_name, entry: credit_notes.append((note, file_name, entry)))
         if progress:
             progress(report.rows)
+    # A ZIP may hold a credit note before the invoice it corrects: notes go last, once every invoice is in.
+    for note, file_name, entry in credit_notes:
+        _apply_credit_note(note, file_name, entry, creditor_id, store, payments, closed_for, policies_for,
+                           now, report)
     _collapse_errors(report)
+    return report
+
+
+def store_checked_rows(
+    rows: list[InvoiceRow],
+    creditor_id: str,
+    store: DynamoStore,
+    closed_for: Callable[[Creditor], Container[date]],
+    policies_for: Callable[[Creditor], PolicyBook],
+) -> ImportReport:
+    """Store rows checked elsewhere (the ERP API's invoices) exactly as a file's rows: the same upsert by number."""
+    creditor = store.get_creditor(creditor_id)
+    if creditor is None:
+        raise UnknownCreditor(f"no creditor {creditor_id!r}; create it first with `relance creditor add`",
+                              creditor_id=creditor_id)
+    report = ImportReport()
+    report.rows = len(rows)
+    _store_chunk(list(rows), creditor_id, store, closed_for(creditor), policies_for(creditor), report, {})
     return report
 
 
@@ -335,6 +388,11 @@ def _store_chunk(
         report.count_open(row)
         incoming = _invoice_of(row, creditor_id, debtor_id)
         stored = existing.get(row.invoice_number)
+        if file is not None and stored is not None and stored.currency == incoming.currency \
+                and stored.paid.minor > incoming.paid.minor:
+            # An e-invoice's amount due is the one of its issue day and never changes: what was paid or
+            # credited since (Stripe, finance, a credit note) is not undone by importing the document again.
+            incoming = replace(incoming, paid=stored.paid)
         debtor = known_debtors[debtor_id]
         policy = policies.for_debtor(debtor.kind, debtor.risk_band)
         if stored is None:
@@ -514,8 +572,10 @@ def _merge_csv(report: ImportReport, part: ImportReport, file_name: str) -> None
 
 
 def _read_document(report: ImportReport, file_name: str, kind: str, stream: BinaryIO, seller: SellerIds | None,
-                   store: Callable[[EInvoice, bytes | None], str]) -> None:
-    """Read one PDF or XML invoice and hand it to `store`, or report why it is refused or skipped."""
+                   store: Callable[[EInvoice, bytes | None], str],
+                   credit: Callable[[CreditNote, str, dict[str, Any]], None]) -> None:
+    """Read one PDF or XML invoice and hand it to `store` (a credit note to `credit`, with its report
+    entry to complete), or report why it is refused."""
     try:
         content = stream.read(MAX_DOCUMENT_BYTES + 1)
     except InvalidImportFile as exc:
@@ -527,11 +587,17 @@ def _read_document(report: ImportReport, file_name: str, kind: str, stream: Bina
     summary: dict[str, Any] = {"name": file_name, "format": _format_name(kind, result)}
     if not isinstance(result, Rejected) or result.profile:
         summary["profile"] = PROFILE_NAMES.get(result.profile or "", None)
-    if isinstance(result, CreditNote):
-        report.add_skipped(SkippedLine(0, "credit_note", file_name, result.reason))
-        report.files.append({**summary, "invoice_number": result.number, "outcome": "skipped"})
-        return
+    if seller is None and isinstance(result, (EInvoice, CreditNote)):  # a dry run: who the creditor is
+        summary["seller"] = _seller_json(result.seller_name, result.seller)
     report.rows += 1
+    if isinstance(result, CreditNote):
+        entry = {**summary, "invoice_number": result.number, "type_code": result.type_code,
+                 "referenced_invoices": list(result.referenced_invoices),
+                 "credit_minor": result.amount.minor if result.amount else None,
+                 "currency": result.amount.currency if result.amount else None, "outcome": "pending"}
+        report.files.append(entry)
+        credit(result, file_name, entry)
+        return
     if isinstance(result, Rejected):
         for problem in result.problems:
             report.add_error(RowError(0, problem.field, problem.code, problem.message, result.invoice_number,
@@ -542,6 +608,52 @@ def _read_document(report: ImportReport, file_name: str, kind: str, stream: Bina
     outcome = store(result, content if kind == PDF else None)
     report.files.append({**summary, "invoice_number": result.row.invoice_number,
                          "due_from": result.due_from, "outcome": outcome})
+
+
+def _seller_json(name: str | None, ids: SellerIds) -> dict[str, Any]:
+    """The seller an e-invoice names: the creditor it belongs to (`--creditor` is not needed to read it)."""
+    return {"name": name, "siren": ids.siren, "vat_ids": sorted(ids.vat_ids)}
+
+
+def _apply_credit_note(note: CreditNote, file_name: str, entry: dict[str, Any], creditor_id: str,
+                       store: DynamoStore, payments: PaymentStore | None,
+                       closed_for: Callable[[Creditor], Container[date]],
+                       policies_for: Callable[[Creditor], PolicyBook], now: datetime | None,
+                       report: ImportReport) -> None:
+    """Take the credit note off what its buyer owes; its report entry says how, or why not."""
+    assert note.number is not None and note.amount is not None and note.issued_on is not None
+    # The invoice it corrects says who the customer is, whatever spelling of the name the note uses.
+    owners = store.invoice_owners(creditor_id, note.referenced_invoices) if note.referenced_invoices else {}
+    debtor_id = next((owners[n] for n in note.referenced_invoices if n in owners), None) \
+        or debtor_id_for(note.company_id, note.debtor_name or "")
+    entry["debtor_id"] = debtor_id
+
+    def refuse(code: str, message: str) -> None:
+        report.add_error(RowError(0, "*", code, message, note.number, file_name))
+        entry["outcome"] = "error"
+
+    if payments is None:
+        refuse("credit_note_not_applied", f"credit note {note.number} was read but this import cannot record "
+                                          "credits; import it with `relance import` or the S3 drop")
+        return
+    ports = PaymentPorts(payments, closed_for, policies_for)
+    entry_note = CreditNoteEntry(note.number, note.amount, note.issued_on, note.referenced_invoices, file_name)
+    try:
+        outcome, change = record_credit_note(creditor_id, debtor_id, entry_note, f"import:{file_name}",
+                                             now or datetime.now(UTC), ports)
+    except UnknownDebtor:
+        refuse("credit_note_unknown_customer",
+               f"credit note {note.number} is for {note.debtor_name!r}, who has no invoice here yet; import the "
+               "invoice it corrects first, then the credit note again")
+        return
+    if outcome is Outcome.DUPLICATE or change is None:
+        report.unchanged += 1
+        entry["outcome"] = "unchanged"  # applied by an earlier import: once is enough
+        return
+    _count_credit(report, note.amount.minor, note.amount.currency)
+    entry["outcome"] = "credited"
+    entry["applied"] = {a.invoice_number: a.amount.minor for a in change.applied}
+    entry["credit_kept_minor"] = change.payment.credit_or_zero.minor
 
 
 def _format_name(kind: str, result: EInvoice | CreditNote | Rejected) -> str:
@@ -632,6 +744,8 @@ def import_dropped_file(
     drop_box: DropBox,
     originals: OriginalPdfs | None,
     mailer: ImportSummaryMailer,
+    payments: PaymentStore | None = None,
+    now: datetime | None = None,
 ) -> DropOutcome:
     """Import a dropped file through the same door as `relance import`, write its report next to it
     (`<key>.report.json`, the `relance import --json` shape) and mail finance a summary.
@@ -648,7 +762,7 @@ def import_dropped_file(
     with drop_box.open(drop.key, drop.version_id) as stream:
         try:
             report = import_file(stream, drop.creditor_id, store, closed_for, policies_for, name=drop.name,
-                                 originals=originals).to_json()
+                                 originals=originals, payments=payments, now=now).to_json()
             status = "imported"
         except InvalidImportFile as exc:
             report = {"error": {"code": exc.code, "message": str(exc)}}

@@ -657,3 +657,73 @@ def record_manual_payment(creditor_id: str, debtor_id: str, entered: ManualPayme
             continue
         return Outcome.APPLIED
     raise VersionConflict(f"invoices of {debtor_id} kept changing while a payment was recorded")
+
+
+# --- credit notes (imported e-invoices of type 381 and the other credit types) -------------------
+
+CREDIT_NOTE_EVENT_TYPE = "credit_note"
+CREDIT_NOTE_METHOD = "credit_note"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteEntry:
+    """A credit note the creditor issued to a debtor: `amount` off the invoices it names, else a credit."""
+
+    number: str
+    amount: Money
+    issued_on: date
+    referenced_invoices: tuple[str, ...] = ()
+    file_name: str | None = None
+
+
+def credit_note_payment_id(creditor_id: str, number: str) -> str:
+    """The credit note's id, from its number: the same credit note imported twice names the same record."""
+    digest = hashlib.sha256(f"{creditor_id}\n{number}".encode()).hexdigest()[:32]
+    return f"credit-note-{digest}"
+
+
+def record_credit_note(creditor_id: str, debtor_id: str, note: CreditNoteEntry, actor: str, now: datetime,
+                       ports: PaymentPorts) -> tuple[Outcome, PaymentChange | None]:
+    """Lower what the debtor owes by a credit note, through the same write as a payment finance records:
+    the open invoices it refers to are reduced (each at most to zero, dunning stopped on what is
+    settled), the rest, or all of it when it names no open invoice, becomes the debtor's credit.
+
+    Returns (APPLIED, the change) or (DUPLICATE, None) when this credit note was applied already:
+    its record is keyed on the creditor and its number, put only if absent with everything else.
+    Raises UnknownDebtor when the debtor is not the creditor's.
+    """
+    payment_id = credit_note_payment_id(creditor_id, note.number)
+    event_id = f"{CREDIT_NOTE_EVENT_TYPE}:{payment_id}"
+    if ports.store.event_seen(event_id):
+        return Outcome.DUPLICATE, None
+    for _attempt in range(MAX_CONFLICT_RETRIES):
+        context = _context(ports, creditor_id, debtor_id, now)
+        if context is None:
+            raise UnknownDebtor(f"no debtor {debtor_id!r} for creditor {creditor_id!r}", debtor_id=debtor_id)
+        referenced = set(note.referenced_invoices)
+        chosen = [i for i in context.invoices if i.number in referenced]
+        requested = allocate(note.amount, chosen, max_invoices=MAX_INVOICES_PER_PAYMENT).allocations
+        received = Payment(payment_id, creditor_id, debtor_id, note.amount, PaymentStatus.PROCESSING, requested,
+                           method=CREDIT_NOTE_METHOD, reference=note.number)
+        # Nothing requested would mean "oldest first" to a payment; a credit note that names no open
+        # invoice stays a credit finance can see, so it is settled against no invoice at all.
+        change = settle_payment(received, context.invoices if requested else [], context.policy, context.closed)
+        assert change is not None  # a new record is never settled already
+        fact = StripeFact(event_id, CREDIT_NOTE_EVENT_TYPE, payment_id=payment_id, amount=note.amount)
+        audit = {**_payment_audit(fact, change), "action": "credit_note_applied", "actor": actor,
+                 "stripe_event_id": None, "credit_note": note.number, "issued_on": note.issued_on.isoformat(),
+                 "referenced_invoices": list(note.referenced_invoices), "file": note.file_name}
+        paid_plan = _plan_of_invoices(creditor_id, debtor_id, change, ports)
+        if paid_plan is not None:
+            paid_plan, plan_audit = _pay_installments(paid_plan, fact, change, context.today)
+            audit.update(plan_audit)
+        write = PaymentWrite(event_id, CREDIT_NOTE_EVENT_TYPE, Outcome.APPLIED, payment=change.payment,
+                             creditor_id=creditor_id, debtor_id=debtor_id, invoices=change.invoices,
+                             credit_delta=change.credit_delta, audit=audit, plan=paid_plan)
+        try:
+            if not ports.store.commit(write, now):
+                return Outcome.DUPLICATE, None
+        except VersionConflict:
+            continue
+        return Outcome.APPLIED, change
+    raise VersionConflict(f"invoices of {debtor_id} kept changing while a credit note was applied")
