@@ -282,6 +282,44 @@ def test_a_credit_note_lowers_the_balance_once_per_number(api):
     ]
 
 
+def test_a_credit_note_number_is_applied_once_whether_the_import_or_the_api_brings_it_first(api):
+    from relance.adapters.dynamo import DynamoStore
+    from relance.adapters.payments_store import PaymentsStore
+    from relance.adapters.settings import load_settings
+    from relance.adapters.wiring import closed_for, policies_for
+    from relance.domain.money import Money
+    from relance.services.payments import CreditNoteEntry, Outcome, PaymentPorts, record_credit_note
+
+    from relance.adapters.api_store import ApiStore
+    from relance.services.api import authenticate
+
+    debtor_id = _debtor_of(api)
+    table = load_settings().table_name
+    creditor_id = authenticate(f"Bearer {api.keys[CREDITOR_A]}", ApiStore(table)).creditor_id
+    ports = PaymentPorts(PaymentsStore(table), closed_for, policies_for)
+
+    def imported(number: str) -> Outcome:  # what an e-invoice import of the credit note does
+        outcome, _change = record_credit_note(
+            creditor_id, debtor_id, CreditNoteEntry(number, Money(20_000, "EUR"), datetime.now(UTC).date(),
+                                                   ("F-001",), "avoir.xml"),
+            "import:avoir.xml", datetime.now(UTC), ports)
+        return outcome
+
+    def posted(number: str):
+        return api.post("/v1/credit-notes", {"credit_note_number": number, "invoice_number": "F-001",
+                                             "amount_minor": 20_000, "currency": "EUR", "issued_on": YESTERDAY})
+
+    assert imported("AV-IMPORT-1") is Outcome.APPLIED
+    refused = posted("AV-IMPORT-1")
+    assert (refused.status, refused.body["errors"][0]["code"]) == (409, "credit_note_number_used")
+
+    assert posted("AV-API-2").body["outcome"] == "recorded"
+    assert imported("AV-API-2") is Outcome.DUPLICATE
+
+    assert api.get(f"/v1/debtors/{debtor_id}").body["balances"] == [{"currency": "EUR", "amount_minor": 80_000}]
+    assert DynamoStore(table).get_invoices(creditor_id, [(debtor_id, "F-001")])["F-001"].paid == Money(40_000, "EUR")
+
+
 def test_a_credit_note_above_the_balance_is_refused(api):
     _debtor_of(api)
 

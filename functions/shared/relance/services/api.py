@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from relance.adapters.api_store import ApiKeyRecord, ApiStore, CreditNoteExists
+from relance.adapters.api_store import ApiKeyRecord, ApiStore, CreditNoteAppliedElsewhere, CreditNoteExists
 from relance.adapters.dynamo import DynamoStore, VersionConflict
 from relance.domain.api_requests import (
     MAX_INVOICES_PER_REQUEST,
@@ -38,10 +38,12 @@ from relance.domain.parties import Creditor, debtor_id_for
 from relance.domain.policy import PolicyBook
 from relance.services.imports import store_checked_rows
 from relance.services.payments import (
+    CREDIT_NOTE_EVENT_TYPE,
     ManualPayment,
     ManualPaymentRefused,
     Outcome,
     PaymentPorts,
+    credit_note_payment_id,
     record_manual_payment,
 )
 
@@ -368,6 +370,8 @@ def apply_credit_note(
     if problems:
         raise RequestRefused(problems)
     number = fields.credit_note_number.strip()
+    # The e-invoice import keys its credit notes the same way: one number is applied once, by either door.
+    claim = f"{CREDIT_NOTE_EVENT_TYPE}:{credit_note_payment_id(creditor_id, number)}"
     creditor = store.get_creditor(creditor_id)
     owner = store.invoice_owners(creditor_id, [fields.invoice_number]).get(fields.invoice_number)
     if creditor is None or owner is None:
@@ -376,6 +380,8 @@ def apply_credit_note(
         recorded = api_store.find_credit_note(creditor_id, owner, number)
         if recorded is not None:
             return _credit_note_seen(recorded, fields, owner)
+        if api_store.credit_note_claimed(claim):
+            raise _applied_by_an_import()
         invoice = store.get_invoices(creditor_id, [(owner, fields.invoice_number)])[fields.invoice_number]
         debtor = store.get_debtors(creditor_id, [owner])[owner]
         refused = _credit_note_problems(fields, invoice)
@@ -405,7 +411,9 @@ def apply_credit_note(
             "after": {"balance_minor": credited.balance.minor},
         }
         try:
-            api_store.record_credit_note(credited, note, audit, now, store)
+            api_store.record_credit_note(credited, note, audit, now, store, claim)
+        except CreditNoteAppliedElsewhere:
+            raise _applied_by_an_import() from None
         except (VersionConflict, CreditNoteExists):
             continue
         return {
@@ -417,6 +425,11 @@ def apply_credit_note(
             "currency": invoice.currency,
         }
     raise VersionConflict(f"invoice {fields.invoice_number} kept changing while the credit note was recorded")
+
+
+def _applied_by_an_import() -> Conflict:
+    return Conflict([FieldProblem("credit_note_number", "credit_note_number_used",
+                                  "a credit note with this number was applied already, by an e-invoice import")])
 
 
 def _credit_note_problems(fields: CreditNoteFields, invoice: Invoice) -> list[FieldProblem]:
