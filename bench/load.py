@@ -7,8 +7,14 @@ fixed rate (open loop: each request has its scheduled instant, and its latency i
 so a slow server cannot hide its queue by slowing the generator down) for `--seconds`, spread over the
 account pages in a fixed mix.
 
-    python bench/load.py                       # 60 s at 10 requests/s
-    python bench/load.py --rate 25 --seconds 30 --invoices 200
+Then the daily run over `--daily-invoices` invoices (100,000 by default) on a moto server in another process:
+the scan handler, then the dunning worker draining its SQS queue, with their wall times, the items read per
+invoice due, the AWS calls per reminder and per operation (bench/daily_run.py, which runs it alone too).
+
+    python bench/load.py --rate 50 --seconds 60    # the acceptance run of issue #11: both parts
+    python bench/load.py                           # 60 s at 10 requests/s, then the daily run
+    python bench/load.py --rate 25 --seconds 30 --invoices 200 --daily-invoices 0   # the portal only
+    python bench/load.py --seconds 0 --daily-invoices 20000                          # the daily run only
 """
 
 from __future__ import annotations
@@ -136,13 +142,28 @@ def run(rate: float, seconds: float, invoices: int, workers: int, seed: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=10.0, help="requests per second (default 10)")
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=float, default=60.0, help="portal load duration (0 skips it)")
     parser.add_argument("--invoices", type=int, default=20)
     parser.add_argument("--workers", type=int, default=32, help="client threads (enough to never fall behind)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--daily-invoices", type=int, default=100_000,
+                        help="invoices of the daily run on a moto server (default 100,000; 0 skips it)")
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-3")
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    if args.seconds > 0:
+        _portal(args)
+    if args.daily_invoices > 0:
+        import daily_run
+        from aws_counts import Calls
+
+        calls = Calls()
+        calls.install()
+        print()
+        daily_run.report(daily_run.run(args.daily_invoices, calls))
+
+
+def _portal(args: argparse.Namespace) -> None:
     run_result = run(args.rate, args.seconds, args.invoices, args.workers, args.seed)
     results, elapsed = run_result["results"], run_result["elapsed"]
     by_page: dict[str, list[float]] = defaultdict(list)

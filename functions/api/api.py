@@ -57,6 +57,10 @@ API_VERSION = "1.0.0"
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# A full request (100 invoices) is about 100 KB of JSON, and under 1 MiB even with every text field at its
+# longest and escaped (\uXXXX); API Gateway would let 10 MB through. A larger body is refused before it is
+# parsed: a 413 naming the limit, and nothing written.
+MAX_BODY_BYTES = 1024 * 1024
 
 logger = Logger(service="api")
 metrics = Metrics(namespace="Relance", service="api")
@@ -249,6 +253,7 @@ def _responses(answer: type[BaseModel], *codes: int) -> dict[int, Any]:
         401: "Missing, unknown or revoked API key",
         404: "No such debtor or invoice for this creditor",
         409: "Conflicts with what is stored",
+        413: "The body is over 1 MiB: send at most 100 invoices per request",
         415: "The body is not JSON (Content-Type: application/json)",
         422: "Fields that break the rules, each with its path",
         429: "Too many requests: see Retry-After",
@@ -277,7 +282,7 @@ IdempotencyKey = Annotated[
 
 @app.post(
     "/v1/invoices",
-    responses=_responses(InvoicesOut, 400, 409, 415, 422),
+    responses=_responses(InvoicesOut, 400, 409, 413, 415, 422),
     operation_id="upsertInvoices",
     summary="Create or update invoices and their debtors (upsert by invoice number)",
 )
@@ -287,7 +292,7 @@ def post_invoices(body: InvoicesIn, idempotency_key: IdempotencyKey = None) -> I
 
 @app.post(
     "/v1/payments",
-    responses=_responses(PaymentOut, 400, 404, 409, 415, 422),
+    responses=_responses(PaymentOut, 400, 404, 409, 413, 415, 422),
     operation_id="recordPayment",
     summary="Record money received outside Stripe; invoices paid oldest first",
 )
@@ -297,7 +302,7 @@ def post_payments(body: PaymentIn, idempotency_key: IdempotencyKey = None) -> Pa
 
 @app.post(
     "/v1/credit-notes",
-    responses=_responses(CreditNoteOut, 400, 404, 409, 415, 422),
+    responses=_responses(CreditNoteOut, 400, 404, 409, 413, 415, 422),
     operation_id="recordCreditNote",
     summary="Record a credit note: the invoice's balance goes down by its amount",
 )
@@ -358,6 +363,8 @@ def write_once(request: dict[str, Any]) -> dict[str, Any]:
             wiring["store"],
             closed_for,
             wiring["policies_for"],
+            actor=f"api:{caller.key_id}",
+            now=now,
         )
         metrics.add_metric(name="ApiInvoicesWritten", unit=MetricUnit.Count, value=len(body["invoices"]))
     elif operation == "POST /v1/payments":
@@ -380,7 +387,7 @@ def write_once(request: dict[str, Any]) -> dict[str, Any]:
             date.fromisoformat(body["issued_on"]),
         )
         result = service.apply_credit_note(
-            caller, fields, now, wiring["store"], wiring["api_store"], closed_for, wiring["policies_for"]
+            caller, fields, now, wiring["store"], wiring["api_store"], wiring["payments"]
         )
     logger.info("API write done", extra={"operation": operation})
     return result
@@ -576,10 +583,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _unreadable_body(event: dict[str, Any], headers: dict[str, str]) -> Response | None:
-    """415 for a body that is not declared JSON, 400 for one that is not UTF-8 text; None when readable."""
+    """413 for a body over MAX_BODY_BYTES, 415 for one not declared JSON, 400 for one that is not UTF-8 text;
+    None when readable."""
     body = event.get("body")
     if not body:
         return None
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        return _error(
+            413,
+            [
+                FieldProblem(
+                    "body",
+                    "body_too_large",
+                    f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,} are accepted: "
+                    f"send at most {MAX_INVOICES_PER_REQUEST} invoices per request",
+                )
+            ],
+        )
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type != "application/json":
         return _error(

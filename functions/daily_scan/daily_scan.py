@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relance.adapters.dashboard_store import DashboardStore
+from relance.adapters.month_end_store import MonthEndStore
 from relance.adapters.settings import load_settings
 from relance.adapters.sqs import SqsJobQueue
 from relance.adapters.wiring import closed_for
@@ -27,7 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Scheduled by EventBridge; `{"business_date": "YYYY-MM-DD"}` replays a given day (operators, demo)."""
     requested = (event or {}).get("business_date")
     business_date = date.fromisoformat(requested) if requested else None
-    store = DashboardStore(settings.table_name)
+    store = MonthEndStore(settings.table_name)
     report = scan_day(
         now=datetime.now(UTC),
         index=store,

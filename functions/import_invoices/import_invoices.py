@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relance.adapters.aws import client
+from relance.adapters.import_chunks_store import DynamoImportLedger, SqsChunkQueue
 from relance.adapters.import_drop import S3DropBox, SesImportSummaryMailer
 from relance.adapters.keys import IMPORT_REPORT_SUFFIX
 from relance.adapters.originals import S3OriginalPdfs
@@ -26,6 +27,7 @@ from relance.adapters.s3 import S3Documents
 from relance.adapters.settings import load_settings
 from relance.adapters.ses import SesMailer
 from relance.adapters.wiring import closed_for, policies_for
+from relance.services.import_chunks import LINES_PER_CHUNK, ChunkSplitter
 from relance.services.imports import DroppedFile, import_dropped_file
 
 logger = Logger(service="import-invoices")
@@ -37,6 +39,10 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, bo
 store = PaymentsStore(settings.table_name)  # a credit note is recorded like a payment
 originals = S3OriginalPdfs(settings.table_name, S3Documents(os.environ.get("RELANCE_DOCUMENTS_BUCKET", "")))
 mailer = SesImportSummaryMailer(SesMailer(settings.sender_address, settings.configuration_set))
+ledger = DynamoImportLedger(settings.table_name)
+# A CSV of more lines than this is split into parts, each imported by ImportChunkFunction (issue 9).
+CHUNK_QUEUE_URL = os.environ.get("RELANCE_IMPORT_CHUNK_QUEUE_URL", "")
+LINES_PER_PART = int(os.environ.get("RELANCE_IMPORT_CHUNK_LINES") or LINES_PER_CHUNK)
 PREFIX = "imports/"
 
 
@@ -45,8 +51,17 @@ def import_once(drop: dict[str, Any]) -> dict[str, Any]:
     """Import one dropped object once; the small result is what a repeated delivery gets back."""
     dropped = DroppedFile(drop["key"], drop.get("version_id"), drop["creditor_id"])
     logger.append_keys(creditor_id=dropped.creditor_id)
+    now = datetime.now(UTC)
+    splitter = None
+    if CHUNK_QUEUE_URL:
+        splitter = ChunkSplitter(drop["bucket"], drop["object_id"].rsplit("/", 1)[-1], ledger,
+                                 SqsChunkQueue(CHUNK_QUEUE_URL), now, LINES_PER_PART)
     outcome = import_dropped_file(dropped, store, closed_for, policies_for, S3DropBox(drop["bucket"]), originals,
-                                  mailer, payments=store, now=datetime.now(UTC))
+                                  mailer, payments=store, now=now, splitter=splitter)
+    if outcome.status == "split":
+        metrics.add_metric(name="ImportFilesSplit", unit=MetricUnit.Count, value=1)
+        logger.info("Import file split", extra={"chunks": outcome.chunks, "lines_per_chunk": LINES_PER_PART})
+        return {"status": outcome.status, "report_key": outcome.report_key, "chunks": outcome.chunks}
     metrics.add_metric(name="ImportFiles", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ImportRows", unit=MetricUnit.Count, value=outcome.rows)
     metrics.add_metric(name="ImportErrors", unit=MetricUnit.Count, value=outcome.errors)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,7 +34,6 @@ metrics = Metrics(namespace="Relance", service="send-reminders")
 settings = load_settings()
 processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="reminder_id", expires_after_seconds=14 * 86_400)
-persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
 ports = Ports(
     store=DynamoStore(settings.table_name, creditor_ttl_seconds=300),
     mailer=SesMailer(settings.sender_address, settings.configuration_set),
@@ -45,9 +46,8 @@ ports = Ports(
 )
 
 
-@idempotent_function(data_keyword_argument="job", config=idempotency, persistence_store=persistence)
 def step_once(job: dict[str, Any]) -> str:
-    """Handle one job once (keyed on the contact id: debtor and business day)."""
+    """Handle one job (once: see `idempotent_step`)."""
     reminder = ReminderJob.from_dict(job)
     logger.append_keys(creditor_id=reminder.creditor_id, debtor_id=reminder.debtor_id)
     outcome = take_step(reminder, now=datetime.now(UTC), ports=ports)
@@ -60,8 +60,18 @@ def step_once(job: dict[str, Any]) -> str:
     return outcome.value
 
 
+@cache
+def idempotent_step() -> Callable[..., str]:
+    """`step_once` keyed on the contact id (debtor and business day), built by the container's first job:
+    Powertools' persistence layer creates its DynamoDB client as it is constructed, not when first used."""
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table,
+                                           boto3_client=client("dynamodb"))
+    return idempotent_function(step_once, data_keyword_argument="job", config=idempotency,
+                               persistence_store=persistence)
+
+
 def record_handler(record: SQSRecord) -> str:
-    return step_once(job=record.json_body)
+    return idempotent_step()(job=record.json_body)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -8,6 +8,7 @@ mapping does: batches of messages in, `batchItemFailures` left on the queue, the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.util
 import io
@@ -26,6 +27,7 @@ from relance_cli.local_stack import ACCOUNT_ID, REPO_ROOT, load_template
 
 _MODULES: dict[str, ModuleType] = {}
 _HANDLERS: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+_CONTEXTS: dict[str, LocalContext] = {}
 
 
 @dataclass
@@ -84,7 +86,25 @@ def invoke(logical_id: str, event: dict[str, Any]) -> Any:
             with _locked(log_handler):  # not setStream(): it flushes the old stream, which may be closed by now
                 log_handler.stream = sink
     with contextlib.redirect_stdout(sink):
-        return handler(event, LocalContext(function_name=logical_id))
+        return handler(event, _context(logical_id))
+
+
+def _context(logical_id: str) -> LocalContext:
+    """A context with the memory and timeout template.yaml gives the function (its own, else Globals'):
+    a handler that watches its remaining time sees what it would see on Lambda at the start."""
+    if logical_id not in _CONTEXTS:
+        _CONTEXTS[logical_id] = _sized_context(logical_id)
+    return dataclasses.replace(_CONTEXTS[logical_id], aws_request_id=str(uuid.uuid4()))
+
+
+def _sized_context(logical_id: str) -> LocalContext:
+    template = load_template()
+    defaults = template.get("Globals", {}).get("Function", {})
+    properties = template["Resources"][logical_id]["Properties"]
+    memory = properties.get("MemorySize", defaults.get("MemorySize", 128))
+    timeout = properties.get("Timeout", defaults.get("Timeout", 3))
+    return LocalContext(function_name=logical_id, memory_limit_in_mb=int(memory) if isinstance(memory, int) else 256,
+                        timeout_ms=1000 * int(timeout) if isinstance(timeout, int) else 30_000)
 
 
 @contextlib.contextmanager

@@ -119,6 +119,36 @@ def _creditor_of_seller(imports, stream, name: str, store) -> str:
     return found[0]
 
 
+def cmd_imports(args: argparse.Namespace) -> int:
+    """The creditor's split imports (IM3): parts counted out of all, rows so far, the report once written."""
+    from relance.adapters.import_chunks_store import DynamoImportLedger
+    from relance.adapters.settings import load_settings
+
+    _connect(args)
+    ledger = DynamoImportLedger(load_settings().table_name)
+    imports = []
+    for item in sorted(ledger.imports_of(args.creditor), key=lambda i: i["started_at"]):
+        parts = item.get("parts", {})
+        imports.append({"key": item["object_key"], "version_id": item.get("version_id"),
+                        "started_at": item["started_at"], "status": item["status"],
+                        "chunks": item["chunk_count"], "chunks_done": item.get("parts_done", 0),
+                        "lines": item["lines"], "rows_done": sum(p["rows"] for p in parts.values()),
+                        "errors_so_far": sum(p["errors"] for p in parts.values()),
+                        "report_key": item.get("report_key")})
+    if args.json:
+        print(json.dumps(imports, ensure_ascii=False, indent=2))
+        return 0
+    if not imports:
+        print("no split import for this creditor (files of one part are imported at once)")
+    for entry in imports:
+        share = entry["chunks_done"] / entry["chunks"]
+        bar = "#" * round(20 * share) + "." * (20 - round(20 * share))
+        print(f"{entry['key']}  [{bar}] {entry['chunks_done']}/{entry['chunks']} parts, "
+              f"{entry['rows_done']:,} of about {entry['lines']:,} lines, {entry['errors_so_far']:,} errors"
+              + (f"; report: {entry['report_key']}" if entry["report_key"] else ""))
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from relance.services import imports
 
@@ -148,6 +178,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 stream, creditor_id, store, closed_for, policies_for,
                 progress=_progress_printer(show_progress, stream, path.stat().st_size),
                 name=path.name, originals=originals, payments=store, now=datetime.now(UTC),
+                actor=f"cli:{os.environ.get('USER', 'operator')}",
             )
     if show_progress:
         print(file=sys.stderr)
@@ -411,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--dry-run", action="store_true", help="parse and validate only; no AWS call")
     importer.add_argument("--json", action="store_true", help="print the report as JSON")
     importer.set_defaults(handler=cmd_import)
+
+    split_imports = commands.add_parser(
+        "imports", help="files dropped in S3 and split across SQS chunks: how far each import has got")
+    split_imports.add_argument("--creditor", required=True)
+    split_imports.add_argument("--json", action="store_true")
+    split_imports.set_defaults(handler=cmd_imports)
 
     run_day = commands.add_parser("run-day", help="run the daily job (local stack)")
     run_day.add_argument("--date", type=_iso_date, help="the business day to run, YYYY-MM-DD (default: today)")

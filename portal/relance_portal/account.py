@@ -28,7 +28,6 @@ from flask import (
 )
 from werkzeug.utils import secure_filename
 
-from relance.adapters.pdf_documents import render_invoice_copy, render_statement
 from relance.domain.errors import RelanceError
 from relance.domain.invoices import Invoice
 from relance.domain.policy import DunningPolicy
@@ -163,6 +162,9 @@ def invoice_pdf(number: str):
     if original is not None and original.startswith(_debtor_prefix()):
         document = services.documents.open(original)
         return _download(stream_with_context(iter_document(document)), "application/pdf", filename)
+    # fpdf2 (with fontTools and Pillow) is the heaviest import of the portal: only PDF downloads load it.
+    from relance.adapters.pdf_documents import render_invoice_copy
+
     body = render_invoice_copy(page.creditor, page.debtor, found, current_language(), page.today)
     return _download(body, "application/pdf", filename)
 
@@ -177,6 +179,8 @@ def statement_pdf():
     page = _page()
     statement = build_statement(page.creditor, page.debtor, page.account.invoices, page.today)
     _log("Debtor statement sent", format="pdf")
+    from relance.adapters.pdf_documents import render_statement  # as in invoice_pdf
+
     return _download(render_statement(statement, current_language()), "application/pdf",
                      f"statement-{page.today.isoformat()}.pdf")
 

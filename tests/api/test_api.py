@@ -6,6 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from relance.adapters.api_store import ApiStore
+from relance.adapters.dynamo import DynamoStore
+from relance.adapters.settings import load_settings
+from relance.services.api import authenticate
+
 from relance_cli import local_lambda
 from tests.api.conftest import CREDITOR_A, CREDITOR_B, Api, an_invoice
 
@@ -215,6 +220,25 @@ def test_rule_errors_name_each_field_by_its_path_and_nothing_is_written(api):
     )  # F-001 was not stored
 
 
+def test_each_debtor_sent_invoices_gets_one_audit_event_naming_the_key_and_the_new_invoices(api):
+    first = api.post("/v1/invoices", {"invoices": [an_invoice("F-001"), an_invoice("F-002")]})
+    again = api.post("/v1/invoices", {"invoices": [an_invoice("F-002", amount_total_minor=50_000), an_invoice("F-003")]})
+    other = api.post("/v1/invoices", {"invoices": [an_invoice("G-001", siren="552100554", debtor_name="Autre SA")]})
+    local_lambda.drain_audit_chain()
+
+    events = api.get("/v1/events").body["events"]
+    table = load_settings().table_name
+    caller = authenticate(f"Bearer {api.keys[CREDITOR_A]}", ApiStore(table))
+    trail = DynamoStore(table).audit_of(caller.creditor_id, first.body["invoices"][0]["debtor_id"])
+
+    assert (first.status, again.status, other.status) == (200, 200, 200)
+    assert [(e["action"], e["invoices"]) for e in events] == [
+        ("invoices_received", ["F-001", "F-002"]), ("invoices_received", ["F-002", "F-003"]),
+        ("invoices_received", ["G-001"])]
+    assert [(t["created"], t["channel"]) for t in trail] == [(["F-001", "F-002"], "api"), (["F-003"], "api")]
+    assert {t["actor"] for t in trail} == {f"api:{caller.key_id}"}
+
+
 def test_type_errors_name_the_field_and_refuse_amounts_that_are_not_integers(api):
     body = {
         "invoices": [
@@ -310,7 +334,9 @@ def test_a_credit_note_number_is_applied_once_whether_the_import_or_the_api_brin
                                              "amount_minor": 20_000, "currency": "EUR", "issued_on": YESTERDAY})
 
     assert imported("AV-IMPORT-1") is Outcome.APPLIED
-    refused = posted("AV-IMPORT-1")
+    assert posted("AV-IMPORT-1").body["outcome"] == "duplicate"  # the same credit note, by the other door
+    refused = api.post("/v1/credit-notes", {"credit_note_number": "AV-IMPORT-1", "invoice_number": "F-001",
+                                            "amount_minor": 5_000, "currency": "EUR", "issued_on": YESTERDAY})
     assert (refused.status, refused.body["errors"][0]["code"]) == (409, "credit_note_number_used")
 
     assert posted("AV-API-2").body["outcome"] == "recorded"
@@ -374,9 +400,10 @@ def test_event_pages_return_each_event_once_in_order(api):
             break
 
     events = [e for page in pages for e in page["events"]]
-    assert [e["action"] for e in events][:3] == ["credit_note_recorded"] * 3
-    assert len(events) == 4
-    assert len({e["cursor"] for e in events}) == 4
+    assert [e["action"] for e in events][:4] == ["invoices_received"] + ["credit_note_applied"] * 3
+    assert events[0]["invoices"] == ["F-001"]
+    assert len(events) == 5
+    assert len({e["cursor"] for e in events}) == 5
     assert all(e["debtor_id"] == debtor_id for e in events)
     assert api.get("/v1/events", query={"after": cursor}).body["events"] == []
     assert api.get("/v1/events", creditor=CREDITOR_B).body["events"] == []
@@ -387,3 +414,29 @@ def test_a_cursor_this_api_did_not_give_is_refused(api):
 
     assert answer.status == 400
     assert answer.body["errors"][0]["path"] == "after"
+
+
+def test_a_credit_note_on_an_invoice_under_an_installment_plan_pays_the_plan_down_so_nothing_more_is_charged(api):
+    from relance.adapters.plans_store import PlansStore
+    from relance.adapters.wiring import closed_for, policies_for
+    from relance.domain.money import Money
+    from relance.domain.plans import PlanState
+    from relance.services.plans import ScheduleTerms, propose_plan
+
+    debtor_id = _debtor_of(api)
+    table = load_settings().table_name
+    creditor_id = authenticate(f"Bearer {api.keys[CREDITOR_A]}", ApiStore(table)).creditor_id
+    plans = PlansStore(table)
+    today = datetime.now(UTC).date()
+    proposed = propose_plan(creditor_id, debtor_id, None, ScheduleTerms(3, today + timedelta(days=20),
+                                                                         Money(20_000, "EUR")),
+                            "Trésorerie tendue", datetime.now(UTC), plans, policies_for, closed_for)
+    assert proposed.plan.state is PlanState.ACCEPTED
+
+    answer = api.post("/v1/credit-notes", {"credit_note_number": "AV-PLAN", "invoice_number": "F-001",
+                                           "amount_minor": 120_000, "currency": "EUR", "issued_on": YESTERDAY})
+
+    stored = plans.find_plan(creditor_id, debtor_id, proposed.plan.plan_id)
+    assert (answer.status, answer.body["balance_minor"]) == (200, 0)
+    assert stored.plan.state is PlanState.COMPLETED and stored.plan.outstanding.is_zero()
+    assert plans.due_plan_debtors(creditor_id, today + timedelta(days=400)) == []  # no installment left to charge

@@ -50,8 +50,57 @@ def test_finance_sees_the_waiting_payment_with_its_payer_reference_and_why(clien
     assert "€1,250.00" in page
     assert "M. ET MME BERNARD" in page and "VIREMENT SOLDE" in page
     assert "No open invoice number in the reference, and no debtor’s name as payer." in page
-    assert "Boulangerie Martin SARL (d-1)" in page
+    assert 'name="debtor_id"' in page and 'value=""' in page  # nothing suggested: the bank names nobody known
     assert action_url(page, "assign") and action_url(page, "dismiss")
+
+
+def test_a_payer_named_like_one_debtor_is_suggested_with_that_debtor_filled_in(client, world):
+    world.seed_debtor("d-1", "Boulangerie Martin SARL")
+    world.seed_debtor("d-2", "Garage Lefèvre")
+    store = BankPaymentsStore(world.store.table_name)
+    paid_on = (today() - timedelta(days=2)).strftime("%d/%m/%Y")
+    export = f"Date;Libellé;Émetteur;Montant\n{paid_on};ACOMPTE;BOULANGERIE MARTIN;3,00\n".encode()
+    import_bank_payments("atelier", export, "import:test", datetime.now(UTC),
+                         BankImportPorts(store, PaymentPorts(store, closed_for, policies_for)), name="releve.csv")
+    sign_in(client, FINANCE)
+
+    page = client.get("/payments/unmatched?lang=en").get_data(as_text=True)
+
+    assert "The payer is a debtor, but the amount matches none of their balances." in page
+    assert "The bank’s details point to:" in page and "Boulangerie Martin SARL (d-1)" in page
+    assert re.search(r'name="debtor_id" maxlength="200" autocomplete="off" value="d-1"', page)
+    assert "Garage Lefèvre" not in page  # the other debtors are not listed, nor read
+
+
+def test_finance_types_part_of_the_name_and_the_one_debtor_it_fits_is_paid(client, world, queued):
+    sign_in(client, FINANCE)
+    page = client.get("/payments/unmatched").get_data(as_text=True)
+
+    response = client.post(action_url(page, "assign"), data={"debtor_id": "boulangerie martin",
+                                                            "csrf_token": csrf_token(page)})
+
+    assert response.status_code == 303
+    assert invoice(world, "F-d-1-1").is_settled()
+    assert queued.unmatched("atelier") == []
+
+
+def test_a_name_fitting_several_debtors_or_none_is_refused_on_the_field_and_nothing_is_paid(client, world, queued):
+    world.seed_debtor("d-2", "Boulangerie Martinez")
+    sign_in(client, FINANCE)
+    page = client.get("/payments/unmatched").get_data(as_text=True)
+
+    several = client.post(action_url(page, "assign") + "?lang=en", data={"debtor_id": "martin",
+                                                                       "csrf_token": csrf_token(page)})
+    nobody = client.post(action_url(page, "assign") + "?lang=en", data={"debtor_id": "d-404",
+                                                                      "csrf_token": csrf_token(page)})
+
+    assert several.status_code == 400 and nobody.status_code == 400
+    assert ("Several debtors match: Boulangerie Martin SARL (d-1), Boulangerie Martinez (d-2). Type the account code."
+            in html.unescape(several.get_data(as_text=True)))
+    assert "No debtor has this account code or a name containing it." in nobody.get_data(as_text=True)
+    assert 'aria-invalid="true"' in nobody.get_data(as_text=True)
+    assert len(queued.unmatched("atelier")) == 1
+    assert not invoice(world, "F-d-1-1").is_settled()
 
 
 def test_assigning_it_pays_the_invoice_and_takes_it_out_of_the_queue(client, world, queued):

@@ -12,6 +12,7 @@ import pytest
 from relance.adapters.audit_chain_store import DynamoAuditChain
 from relance.adapters.aws import client
 from relance.adapters.backoffice_store import BackOfficeStore
+from relance.adapters.bank_payments_store import BankPaymentsStore
 from relance.adapters.gdpr_store import DynamoGdprStore, S3DebtorDocuments
 from relance.adapters.payments_store import PaymentsStore
 from relance.adapters.s3 import S3Documents
@@ -22,11 +23,12 @@ from relance.domain.audit_chain import LinkKind
 from relance.domain.gdpr import ErasureRefused, Refusal
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
-from relance.domain.parties import Debtor
+from relance.domain.parties import Creditor, Debtor
 from relance.services.audit_chain import verify_creditor
+from relance.services.bank_payments import BankImportPorts, dismiss_unmatched, import_bank_payments
 from relance.services.debtor_actions import edit_contacts, send_next_step_now
 from relance.services.disputes import Attachment, DisputeRequest, Resolution, open_dispute, resolve_dispute
-from relance.services.gdpr import ErasureOutcome, GdprPorts, erase_debtor, export_debtor
+from relance.services.gdpr import ErasureOutcome, GdprPorts, erase_debtor, export_debtor, sweep_creditors
 from relance.services.payments import ManualPayment, PaymentPorts, record_manual_payment
 from relance.services.promises import promise_to_pay
 
@@ -154,6 +156,37 @@ def test_the_export_after_payment_names_the_payer_reference(journey):
     assert PAYER in json.dumps(document["personal_data"])
 
 
+def test_a_bank_credit_naming_the_debtor_in_finances_queue_is_exported_and_holds_the_erasure(journey):
+    journey["pay"]()
+    bank = BankPaymentsStore(journey["table"])
+    bank_ports = BankImportPorts(bank, PaymentPorts(bank, closed_for, policies_for))
+    statement = ("Date;Libellé;Émetteur;Montant\n"
+                 "20/11/2026;VIREMENT DIVERS;BOULANGERIE DUPONT SARL;42,00\n"
+                 "20/11/2026;REMBOURSEMENT SINISTRE;ASSURANCES DU NORD;1 234,56\n")
+    import_bank_payments("acme", statement.encode("utf-8"), "import:marie", NOW + timedelta(minutes=7), bank_ports,
+                         name="releve.csv")
+    queued = {entry.payer: entry for entry in bank.unmatched("acme")}
+    assert set(queued) == {"BOULANGERIE DUPONT SARL", "ASSURANCES DU NORD"}  # nothing open to match them
+
+    document = export_debtor("acme", "d-1", NOW, journey["ports"], include_documents=False)
+    with pytest.raises(ErasureRefused) as refused:
+        erase_debtor("acme", "d-1", "operator", "request", NOW, journey["ports"])
+
+    assert [entry["fields"]["payer"] for entry in document["personal_data"]["unmatched_payment"]] == [
+        "BOULANGERIE DUPONT SARL"]  # the stranger's credit is not the debtor's data
+    assert [(r.reason, r.refs) for r in refused.value.reasons] == [
+        (Refusal.UNMATCHED_PAYMENT, (queued["BOULANGERIE DUPONT SARL"].line_id,))]
+    assert journey["store"].debtor_with_invoices("acme", "d-1")[0].name == NAME  # nothing was touched
+
+    dismiss_unmatched("acme", queued["BOULANGERIE DUPONT SARL"].entry_key, "Remboursement de frais, hors factures",
+                      "finance:marie", NOW + timedelta(minutes=8), bank_ports)
+    result = erase_debtor("acme", "d-1", "operator", "request", NOW + timedelta(minutes=9), journey["ports"])
+
+    assert result.outcome is ErasureOutcome.ERASED
+    assert [entry.payer for entry in bank.unmatched("acme")] == ["ASSURANCES DU NORD"]
+    assert _verify().is_intact
+
+
 def test_erase_is_refused_while_a_debt_is_open_and_names_each_reason(journey):
     code, _out = journey["cli"]("gdpr", "erase", "d-1", "--creditor", "acme", "--yes")
     with pytest.raises(ErasureRefused) as refused:
@@ -243,3 +276,50 @@ def test_the_retention_sweep_erases_only_settled_debtors_past_their_period(stack
     assert names["old"].startswith("[erased ") and names["recent"] == people["recent"]
     assert names["owing"] == people["owing"]
     assert _verify().is_intact
+
+
+def test_the_monthly_sweep_function_erases_each_creditors_debtors_by_its_own_jurisdiction(stack):
+    """GdprSweepFunction as its schedule invokes it: a French creditor keeps data 5 years, a Belgian one 10."""
+    table = stack.physical["RelanceTable"]
+    store = BackOfficeStore(table)
+    now = datetime.now(UTC)
+    six_years_ago = now.replace(year=now.year - 6)
+    for creditor in (Creditor("acme", "Acme Fournitures SAS", country="FR"),
+                     Creditor("brux", "Bruxelles Matériaux SRL", timezone="Europe/Brussels", country="BE")):
+        store.put_creditor(creditor)
+        debtor_id = f"{creditor.creditor_id}-old"
+        store.put_new_invoices([Invoice(creditor.creditor_id, debtor_id, f"{debtor_id}-1", date(2019, 1, 1),
+                                        date(2019, 2, 1), Money(500_00, "EUR"), Money(500_00, "EUR"))],
+                               [Debtor(creditor.creditor_id, debtor_id, f"Ancien client de {creditor.legal_name}",
+                                       emails=(f"{debtor_id}@people.example",))])
+        DynamoGdprStore(table).put_audit({"PK": f"CRED#{creditor.creditor_id}#DEBTOR#{debtor_id}",
+                                          "SK": f"AUDIT#{six_years_ago.isoformat()}#x", "entity": "audit",
+                                          "creditor_id": creditor.creditor_id, "debtor_id": debtor_id,
+                                          "at": six_years_ago.isoformat(), "action": "payment_applied",
+                                          "actor": "stripe"})
+
+    first = local_lambda.invoke("GdprSweepFunction", {})
+    again = local_lambda.invoke("GdprSweepFunction", {})
+
+    assert (first["creditors_swept"], first["erased"], first["kept"]) == (2, 1, 1)
+    assert first["per_creditor"] == {"acme": {"erased": 1, "refused": 0, "kept": 0},
+                                     "brux": {"erased": 0, "refused": 0, "kept": 1}}
+    assert "acme-old" not in json.dumps(first)  # counts only in the report and its log line
+    assert store.debtor_with_invoices("acme", "acme-old")[0].name.startswith("[erased ")
+    assert store.debtor_with_invoices("brux", "brux-old")[0].name == "Ancien client de Bruxelles Matériaux SRL"
+    assert again["erased"] == 0  # erased before: nothing left to erase
+
+
+def test_the_sweep_stops_before_a_creditor_when_time_runs_out_and_names_the_creditors_without_a_period():
+    class NoDebtors:
+        def debtor_ids(self, creditor_id):
+            return []
+
+    creditors = [Creditor("a", "A", country="XX"), Creditor("b", "B"), Creditor("c", "C"), Creditor("d", "D")]
+    clock = iter([900.0, 900.0, 500.0, 60.0])
+    ports = GdprPorts(NoDebtors(), None, b"secret")
+
+    report = sweep_creditors(creditors, NOW, {"FR": 5}, ports, seconds_left=lambda: next(clock))
+
+    assert report.creditors_failed == ("a",)  # no XX entry and no EU default in this table
+    assert (report.creditors_swept, report.creditors_left) == (2, 1)

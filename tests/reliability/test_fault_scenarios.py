@@ -1,6 +1,7 @@
 """Faults injected into the moto stack (issue #11): SES throttled mid-batch, a worker killed after SES took the
-mail, two workers on one debtor, an import interrupted half-way. After each scenario the invariants of
-`tests/reliability/invariants.py` are checked, including that the captured logs carry no personal data."""
+mail, SES's answer lost to a read timeout, two workers on one debtor, an import interrupted half-way. After each
+scenario the invariants of `tests/reliability/invariants.py` are checked, including that the captured logs carry no
+personal data."""
 
 from __future__ import annotations
 
@@ -184,6 +185,93 @@ def test_the_link_in_a_mail_whose_worker_died_still_opens_the_portal(relance, st
     assert "Item" in found  # written with the "sending" mark, before SES was called
 
 
+# --- SES's answer lost: a read timeout mid-batch ------------------------------------------------------
+
+
+class SesReadTimeout:
+    """The `nth` SendEmail of the shared SES client times out while reading SES's answer, at the HTTP layer, where
+    botocore's own retries act. `mail_left`: SES had taken the mail (the timeout hit the answer), or not."""
+
+    def __init__(self, nth: int, mail_left: bool) -> None:
+        from botocore.exceptions import ReadTimeoutError
+
+        shared = client("sesv2")
+        self.ses = shared._built() if hasattr(shared, "_built") else shared
+        self.nth, self.calls, self.timed_out = nth, 0, 0
+        self.error = ReadTimeoutError
+        # moto answers SES in a handler of the generic "before-send" event. A handler of the operation's own event
+        # runs before it (the request never reaches SES); one registered last on the generic event runs after it
+        # (SES took the mail, its answer is lost).
+        self.event = "before-send" if mail_left else \
+            f"before-send.{self.ses.meta.service_model.service_id.hyphenize()}.SendEmail"
+        register = self.ses.meta.events.register_last if mail_left else self.ses.meta.events.register_first
+        register(self.event, self, unique_id="relance-ses-read-timeout")
+
+    def __call__(self, request, **_kwargs):
+        if not request.url.endswith("/v2/email/outbound-emails"):  # SendEmail's path; any other call goes on
+            return None
+        self.calls += 1
+        if self.calls == self.nth:
+            self.timed_out += 1
+            raise self.error(endpoint_url=request.url)
+        return None
+
+    def remove(self) -> None:
+        self.ses.meta.events.unregister(self.event, unique_id="relance-ses-read-timeout")
+
+
+def _drain_alone(queue: str) -> str:
+    """One delivery of the queue's only message: "done", or "retried" when it stays on the queue (the whole
+    invocation fails when its only record failed)."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    try:
+        drained = local_lambda.drain(queue, WORKER, max_batches=1)
+    except BatchProcessingError:
+        return "retried"
+    return "retried" if drained.failures else "done"
+
+
+def _sending_contacts(stack) -> list[dict]:
+    return [i for i in invariants.items(stack.physical["RelanceTable"])
+            if i.get("entity") == "contact" and i.get("status") == "sending"]
+
+
+@pytest.mark.parametrize("mail_left", [True, False], ids=["ses-took-the-mail", "ses-never-got-it"])
+def test_an_ses_read_timeout_mid_batch_never_sends_a_second_mail_and_records_the_step_once(
+        relance, stack, tmp_path, capsys, mail_left):
+    export = small_export(tmp_path)
+    relance.json("import", str(export), "--creditor", CREDITOR)
+    queue = _scan_day(stack, visibility_seconds=0)
+    expected = overdue_debtors_with_email(MONDAY, export)
+    timeout = SesReadTimeout(nth=2, mail_left=mail_left)
+    store = DynamoStore(stack.physical["RelanceTable"])
+
+    try:
+        with invariants.verbose_lambdas():
+            first = local_lambda.drain(queue, WORKER, max_batches=1)
+            invariants.one_contact_per_debtor_per_day(stack.physical["RelanceTable"])  # nothing sent twice, yet
+            assert first.failures == 1, "the timed-out SendEmail was retried by botocore instead of failing"
+            [stuck] = _sending_contacts(stack)  # the timed-out job: its contact kept the "sending" mark
+            at_once = _drain_alone(queue)  # the mark is fresh: the dead call may still be talking to SES
+            _age_the_sending_mark(stack, stuck["debtor_id"], seconds=180)  # SQS's visibility timeout
+            later = local_lambda.drain(queue, WORKER, max_batches=10)
+    finally:
+        timeout.remove()
+
+    assert timeout.timed_out == 1
+    assert (first.failures, at_once, later.failures) == (1, "retried", 0)  # the record alone, then done
+    outbox = relance.outbox()
+    sent_to = sorted(m["to"][0] for m in outbox)
+    assert len(sent_to) == len(set(sent_to)) == len(expected) - (0 if mail_left else 1)  # never a second mail
+    assert timeout.calls == len(expected)  # SES was asked once per debtor, the timed-out one included
+    [contact] = _contacts(store, stuck["debtor_id"])
+    assert contact["status"] == "sent" and contact["message_id"] == ""  # SES's answer was lost
+    [sent] = [a for a in store.audit_of(CREDITOR, stuck["debtor_id"]) if a["action"] == "reminder_sent"]
+    assert sent["mail"] == "unconfirmed"  # finance sees the step may not have reached the debtor
+    _all_invariants(relance, stack, capsys.readouterr().err, export.read_text(encoding="utf-8"))
+
+
 # --- two workers on one debtor ---------------------------------------------------------------------
 
 
@@ -194,13 +282,15 @@ def test_two_workers_on_one_debtor_make_one_contact(relance, stack, tmp_path, mo
     event, debtor_id = _one_job_event(stack)
     worker = local_lambda.handler_of(WORKER) and local_lambda._MODULES[WORKER]
     job = ReminderJob.from_dict(json.loads(event["Records"][0]["body"]))
+    # what the handler calls per record: Powertools' idempotent wrapper (built on the container's first job)
+    idempotent_step = worker.idempotent_step() if hasattr(worker, "idempotent_step") else worker.step_once
     rivals: list[object] = []
 
     def rivals_start_while_the_first_is_with_ses():
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
         try:  # the same SQS message delivered twice at once, to another container (its own batch processor)
-            rivals.append(worker.step_once(job=json.loads(event["Records"][0]["body"])))
+            rivals.append(idempotent_step(job=json.loads(event["Records"][0]["body"])))
         except IdempotencyAlreadyInProgressError as busy:
             rivals.append(busy)
         try:  # the same job after its idempotency record expired: only the contact item stands in the way
@@ -216,6 +306,38 @@ def test_two_workers_on_one_debtor_make_one_contact(relance, stack, tmp_path, mo
     assert first == "done"
     assert isinstance(rivals[0], Exception)  # Powertools saw the first still in progress
     assert isinstance(rivals[1], ContactInProgress)  # the conditional "sending" mark refused the second
+    assert ses.calls == 1 and len(relance.outbox()) == 1
+    assert [c["status"] for c in _contacts(DynamoStore(stack.physical["RelanceTable"]), debtor_id)] == ["sent"]
+    _all_invariants(relance, stack, capsys.readouterr().err, export.read_text(encoding="utf-8"))
+
+
+def test_two_workers_that_both_find_the_day_pending_send_one_mail(relance, stack, tmp_path, monkeypatch, capsys):
+    export = small_export(tmp_path, debtors=1)
+    relance.json("import", str(export), "--creditor", CREDITOR)
+    _scan_day(stack)
+    event, debtor_id = _one_job_event(stack)
+    worker = local_lambda.handler_of(WORKER) and local_lambda._MODULES[WORKER]
+    job = ReminderJob.from_dict(json.loads(event["Records"][0]["body"]))
+    real_mark = DynamoStore.mark_sending
+    rival: list[object] = []
+
+    def rival_marks_first(store, contact, now, items=()):
+        """The first worker read the day's contact "pending" and is about to mark it: a rival (the same job after
+        its idempotency record expired) read it "pending" too, and gets there first."""
+        if not rival:
+            rival.append("running")
+            rival.append(worker.take_step(job, datetime.now(UTC), worker.ports))
+        return real_mark(store, contact, now, items)
+
+    monkeypatch.setattr(DynamoStore, "mark_sending", rival_marks_first)
+    ses = FaultySes(monkeypatch)
+
+    with invariants.verbose_lambdas():
+        first = _deliver(event)
+        again = _deliver(event)  # SQS delivers the failed job again
+
+    assert rival[1].value == "sent"
+    assert (first, again) == ("retried", "done")  # the first worker's conditional mark found the day taken
     assert ses.calls == 1 and len(relance.outbox()) == 1
     assert [c["status"] for c in _contacts(DynamoStore(stack.physical["RelanceTable"]), debtor_id)] == ["sent"]
     _all_invariants(relance, stack, capsys.readouterr().err, export.read_text(encoding="utf-8"))

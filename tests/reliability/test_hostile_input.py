@@ -33,7 +33,10 @@ HOSTILE_NAME = f"Evil {SCRIPT} {ATTRIBUTE} {TEMPLATE} SARL"
 HOSTILE_NUMBERS = ["<img src=x onerror=alert(3)>", "F-{{7*7}}", "../../etc/passwd", "a/b%2Fc"]
 RAW_MARKUP = ["<script>alert", "onmouseover=\"alert", "<img src=x"]  # "onerror=alert" alone is text once "<" is escaped
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Fullwidth (＝ ＋ － ＠) and small (﹦ ﹢ ﹣ ﹫) forms: a spreadsheet or an import step may normalise them (NFKC).
+WIDE_FORMULA_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66", "\ufe62", "\ufe63", "\ufe6b")
 FORMULA_REFERENCE = '=HYPERLINK("http://evil.example","click")'
+WIDE_FORMULA_REFERENCE = '\uff1dHYPERLINK("http://evil.example","wide")'
 FINANCE = "finance@acme.example"
 EVIL_EMAIL = "evil.sarl@example.com"
 
@@ -127,13 +130,14 @@ def backoffice(hostile):
     return app, client
 
 
-def _record_cheque_with_a_formula_reference(hostile, backoffice) -> None:
+def _record_cheque_with_a_formula_reference(hostile, backoffice, reference: str = FORMULA_REFERENCE,
+                                            nonce: str = "hostile-cheque-1") -> None:
     _app, client = backoffice
     debtor_page = client.get(f"/debtors/{hostile['debtor_id']}").get_data(as_text=True)
     response = client.post(f"/debtors/{hostile['debtor_id']}/payments", data={
         "csrf_token": csrf_token(debtor_page), "amount": "50,00", "currency": "EUR",
-        "received_on": date.today().isoformat(), "method": "cheque", "reference": FORMULA_REFERENCE,
-        "nonce": "hostile-cheque-1"})
+        "received_on": date.today().isoformat(), "method": "cheque", "reference": reference,
+        "nonce": nonce})
     assert response.status_code == 303, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', response.get_data(as_text=True))
 
 
@@ -192,9 +196,16 @@ def _cells(data: bytes) -> list[str]:
     return [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
 
 
+def _runs_as_formula(cell: str) -> bool:
+    """A spreadsheet runs the cell, as typed or once its first character is normalised (＝ becomes =)."""
+    import unicodedata
+
+    return cell.startswith(FORMULA_STARTS) or unicodedata.normalize("NFKC", cell[:1]).startswith(FORMULA_STARTS)
+
+
 def _formula_free(data: bytes, where: str) -> list[str]:
     cells = _cells(data)
-    running = [c for c in cells if c.startswith(FORMULA_STARTS)]
+    running = [c for c in cells if _runs_as_formula(c)]
     assert not running, f"{where}: cells a spreadsheet would run: {running[:5]}"
     return cells
 
@@ -211,6 +222,7 @@ def test_the_aged_balance_export_neutralises_formulas(hostile, backoffice):
 
 def test_the_collections_export_neutralises_a_reference_typed_as_a_formula(hostile, backoffice):
     _record_cheque_with_a_formula_reference(hostile, backoffice)
+    _record_cheque_with_a_formula_reference(hostile, backoffice, WIDE_FORMULA_REFERENCE, "hostile-cheque-wide")
     _app, client = backoffice
     month = date.today().strftime("%Y-%m")
 
@@ -219,6 +231,7 @@ def test_the_collections_export_neutralises_a_reference_typed_as_a_formula(hosti
     assert response.status_code == 200
     cells = _formula_free(response.data, "collections")
     assert "'" + FORMULA_REFERENCE in cells
+    assert "'" + WIDE_FORMULA_REFERENCE in cells  # the fullwidth ＝ that a spreadsheet may normalise to =
 
 
 def test_every_csv_of_the_evidence_bundle_neutralises_formulas(hostile, backoffice):
@@ -244,7 +257,7 @@ def test_the_debtors_statement_csv_neutralises_formulas(portal):
     _formula_free(data, "statement")
 
 
-@pytest.mark.parametrize("start", FORMULA_STARTS)
+@pytest.mark.parametrize("start", FORMULA_STARTS + WIDE_FORMULA_STARTS)
 def test_every_csv_writer_neutralises_each_formula_start(start):
     from relance.domain.agency import _safe
     from relance.domain.statement import csv_safe
@@ -269,6 +282,37 @@ def test_the_agency_file_neutralises_formulas_in_names_and_numbers():
     agency = build_agency_file(Creditor(CREDITOR, "@Acme"), debtor, [invoice], None, [], date(2025, 6, 2))
 
     _formula_free(agency.to_csv().encode(), "agency file")
+
+
+@pytest.mark.parametrize("start", WIDE_FORMULA_STARTS)
+def test_every_export_neutralises_fullwidth_formula_starts_in_every_text_cell(start):
+    from relance.domain.aging import aged_balance_csv
+    from relance.domain.agency import build_agency_file
+    from relance.domain.collections import Collection, collections_csv
+    from relance.domain.evidence import _csv as evidence_csv
+    from relance.domain.invoices import Invoice
+    from relance.domain.money import Money
+    from relance.domain.parties import Creditor, Debtor
+    from relance.domain.payments import Allocation
+
+    formula = f'{start}HYPERLINK("http://evil.example","x")'
+    debtor = Debtor(CREDITOR, "d-1", formula, emails=(f"{start}evil@example.com",), phone=f"{start}33 1 99",
+                    address=f"{start}2{start}3")
+    invoice = Invoice(CREDITOR, "d-1", f"{start}1{start}1", date(2025, 1, 1), date(2025, 2, 1),
+                      Money(100_00, "EUR"), Money(0, "EUR"))
+    paid = Collection(date(2025, 3, 1), "d-1", "pay-1", Money(40_00, "EUR"),
+                      (Allocation(invoice.number, Money(40_00, "EUR")),), method=formula, reference=formula)
+    exports = {
+        "aged balance": aged_balance_csv([(debtor, [invoice])], date(2025, 6, 2), "fr"),
+        "collections": collections_csv([paid], {"d-1": formula}, "en"),
+        "evidence bundle": evidence_csv([formula], [[formula, invoice.number]], "fr"),
+        "agency file": build_agency_file(Creditor(CREDITOR, formula), debtor, [invoice], None, [],
+                                         date(2025, 6, 2)).to_csv().encode(),
+    }
+
+    for where, data in exports.items():
+        cells = _formula_free(data, where)
+        assert "'" + formula in cells, f"{where}: the hostile cell is missing or changed: {cells[:12]}"
 
 
 # --- open redirects on sign-in ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.integration.conftest import LocalStackCli
 from tests.integration.test_stripe_webhook import (  # its `store` and `webhook_secret` fixtures: conftest.py
     CREDITOR,
     DEBTOR,
+    PI,
     TWO_OF_THREE,
     deliver,
     intent_event,
@@ -100,6 +101,7 @@ def test_a_failure_notice_arriving_after_the_success_does_not_reopen_the_invoice
 
     assert [status for status, _ in outcomes] == [200, 200]
     assert invoices(store)["F-2"].is_settled()
+    assert store.get_payment(PI).status.value == "succeeded"  # a status only moves forward: never back to failed
     checked()
 
 
@@ -121,8 +123,12 @@ def test_a_stripe_payment_delayed_by_days_after_finance_recorded_the_cheque_beco
     checked()
 
 
-@pytest.mark.parametrize("kind", ["customer.created", "invoice.finalized", "payout.paid", "charge.refunded",
-                                  "charge.dispute.created", "payment_intent.succeeded"])
+NEVER_CREATED_OUTCOMES = {"customer.created": "ignored", "invoice.finalized": "ignored", "payout.paid": "ignored",
+                          "charge.refunded": "linked", "charge.dispute.created": "not_ours",
+                          "payment_intent.succeeded": "not_ours"}
+
+
+@pytest.mark.parametrize("kind", list(NEVER_CREATED_OUTCOMES))
 def test_events_about_objects_relance_never_created_are_acknowledged_and_change_nothing(
         stack, store, webhook_secret, checked, kind):
     before = invariants.items(stack.physical["RelanceTable"])
@@ -135,9 +141,10 @@ def test_events_about_objects_relance_never_created_are_acknowledged_and_change_
         if field in event["data"]["object"]:
             event["data"]["object"][field] = f"{field}_never_seen_0001"
 
-    [(status, _outcome)] = _delivered([event], webhook_secret)
+    [(status, outcome)] = _delivered([event], webhook_secret)
 
     assert status == 200
+    assert outcome == NEVER_CREATED_OUTCOMES[kind]  # not subscribed, not ours, or a refund kept on a placeholder
     after = invariants.items(stack.physical["RelanceTable"])
     changed = [i for i in after if i not in before]
     assert [i for i in changed if i.get("entity") in {"invoice", "credit", "audit", "collection", "task"}] == []
@@ -148,6 +155,7 @@ def test_events_about_objects_relance_never_created_are_acknowledged_and_change_
 
 def test_a_payment_naming_invoices_of_another_debtor_or_unknown_numbers_moves_no_invoice_of_theirs(
         stack, store, webhook_secret, checked):
+    before = invoices(store)
     wrong = intent_event("evt_wrong", 500_00, (("F-999", 400_00), ("F-1", 100_00)))
 
     [(status, outcome)] = _delivered([wrong], webhook_secret)
@@ -155,4 +163,7 @@ def test_a_payment_naming_invoices_of_another_debtor_or_unknown_numbers_moves_no
     assert status == 200
     book = invoices(store)
     assert sum(i.paid.minor for i in book.values()) <= 500_00
-    checked()  # the money invariant: what F-999 would have taken is allocated elsewhere or kept as credit
+    assert book["F-1"].paid == before["F-1"].paid + Money(100_00, "EUR")  # what was asked for it
+    assert {n: book[n].paid for n in ("F-2", "F-3")} == {n: before[n].paid for n in ("F-2", "F-3")}  # not asked
+    assert store.debtor_credit(CREDITOR.creditor_id, DEBTOR.debtor_id) == {"EUR": Money(400_00, "EUR")}  # F-999's
+    checked()  # the money invariant: what F-999 would have taken is kept as the debtor's credit

@@ -135,3 +135,63 @@ def test_a_recorded_tamper_alert_fails_verification_and_names_the_event():
     assert result.broken and result.broken.problem is Problem.TAMPER_ALERT
     assert (result.broken.seq, result.broken.event_key) == (2, key)
     assert "modified" in result.broken.detail
+
+
+# --- one debtor's check (the evidence bundle): their events, and every link's place --------------------------
+
+D0, D1 = "CRED#acme#DEBTOR#d0", "CRED#acme#DEBTOR#d1"
+
+
+def _own(by_key: dict, partition: str) -> dict:
+    return {key: event for key, event in by_key.items() if key.partition == partition}
+
+
+@given(events_strategy.filter(lambda raw: len(raw) >= 2))
+def test_one_debtors_check_passes_on_an_untouched_chain_and_counts_only_their_events(raw):
+    links, head, by_key = _chain(_stored(raw))
+
+    result = verify(links, _own(by_key, D0), head=head, now=NOW, partition=D0)
+
+    assert result.is_intact and result.head == head and result.links == len(links)
+    assert result.events == len(_own(by_key, D0)) and result.partition == D0
+
+
+def test_another_debtors_altered_event_breaks_the_whole_check_but_not_this_debtors_evidence():
+    events = _stored([{"action": "a", "actor": "x", "detail": i} for i in range(4)])  # d0, d1, d2, d0
+    links, head, by_key = _chain(events)
+    altered = {**by_key, event_key_of(events[1]): {**events[1], "detail": 99}}
+
+    whole = verify(links, altered, head=head, now=NOW)
+    mine = verify(links, _own(altered, D0), head=head, now=NOW, partition=D0)
+    theirs = verify(links, _own(altered, D1), head=head, now=NOW, partition=D1)
+
+    assert whole.broken and whole.broken.problem is Problem.HASH_MISMATCH
+    assert mine.is_intact and mine.events == 2
+    assert theirs.broken and (theirs.broken.problem, theirs.broken.seq) == (Problem.HASH_MISMATCH, 2)
+
+
+def test_a_link_of_another_debtor_removed_or_edited_still_breaks_this_debtors_evidence():
+    events = _stored([{"action": "a", "actor": "x", "detail": i} for i in range(4)])
+    links, head, by_key = _chain(events)
+    mine = _own(by_key, D0)
+
+    gap = verify([links[0], *links[2:]], mine, head=head, now=NOW, partition=D0)
+    edited = verify([links[0], replace(links[1], hash="0" * 64), *links[2:]], mine, head=head, now=NOW,
+                    partition=D0)
+    cut = verify(links[:-1], mine, head=head, now=NOW, partition=D0)
+
+    assert gap.broken and gap.broken.problem is Problem.SEQ_GAP
+    assert edited.broken and edited.broken.problem is Problem.PREVIOUS_HASH_MISMATCH
+    assert cut.broken and cut.broken.problem in (Problem.MISSING_EVENT, Problem.HEAD_MISMATCH)
+
+
+def test_a_tamper_alert_breaks_the_evidence_of_the_debtor_it_names_only():
+    events = _stored([{"action": "a", "actor": "x", "detail": i} for i in range(2)])  # d0, d1
+    links, head, by_key = _chain(events)
+    key = event_key_of(events[1])
+    alert = next_alert(head, key, {"stream_event": "MODIFY", "event_pk": key.partition, "event_sk": key.sort})
+    chain, top = [*links, alert], ChainHead(alert.seq, alert.hash)
+
+    assert verify(chain, _own(by_key, D0), head=top, now=NOW, partition=D0).is_intact
+    named = verify(chain, _own(by_key, D1), head=top, now=NOW, partition=D1)
+    assert named.broken and named.broken.problem is Problem.TAMPER_ALERT

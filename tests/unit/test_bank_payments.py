@@ -172,6 +172,7 @@ def test_a_reference_naming_invoices_of_two_debtors_waits_for_finance():
     [match] = match_payments([a_payment(1_550_00, "FA-2026-001 FA-2026-010")], [DUPONT, MARTIN])
 
     assert (match.kind, match.reason) == (MatchKind.UNMATCHED, UnmatchedReason.SEVERAL_DEBTORS)
+    assert match.candidates == ("d-dupont", "d-martin")  # finance is shown both
 
 
 def test_without_a_reference_the_payer_and_one_invoice_balance_find_the_invoice():
@@ -192,12 +193,14 @@ def test_a_known_payer_with_an_amount_matching_nothing_waits_for_finance():
     [match] = match_payments([a_payment(12_00, "VIREMENT", payer="Boulangerie Dupont")], [DUPONT, MARTIN])
 
     assert (match.kind, match.reason) == (MatchKind.UNMATCHED, UnmatchedReason.AMOUNT_DIFFERS)
+    assert match.candidates == ("d-dupont",)  # suggested to finance
 
 
 def test_a_stranger_waits_for_finance():
     [match] = match_payments([a_payment(840_50, "REMBOURSEMENT", payer="Assurances Générales")], [DUPONT, MARTIN])
 
     assert (match.kind, match.reason) == (MatchKind.UNMATCHED, UnmatchedReason.NO_MATCH)
+    assert match.candidates == ()
 
 
 def test_two_lines_cannot_both_pay_the_same_balance():

@@ -19,6 +19,7 @@ from relance.domain.gdpr import (
     erased_token,
     erasure_refusals,
     id_reveals_identity,
+    mentions,
     personal_content,
     personal_values,
     pseudonym,
@@ -183,16 +184,29 @@ def test_every_open_matter_is_a_reason_naming_what_is_open():
         [an_invoice("F-1", 100_00, 40_00), an_invoice("F-2", 50_00, 50_00)],
         [{"plan_id": "p1", "state": "active"}, {"plan_id": "p0", "state": "broken"}],
         [{"number": "F-1", "status": "open"}], {"EUR": 12_00},
-        [{"payment_id": "pi_1", "status": "processing"}, {"payment_id": "pi_0", "status": "succeeded"}])
+        [{"payment_id": "pi_1", "status": "processing"}, {"payment_id": "pi_0", "status": "succeeded"}],
+        [{"line_id": "bl-2", "payer": "BOULANGERIE DUPONT"}])
 
     assert [(r.reason, r.refs) for r in reasons] == [
         (Refusal.OPEN_INVOICE, ("F-1",)), (Refusal.RUNNING_PLAN, ("p1",)), (Refusal.OPEN_DISPUTE, ("F-1",)),
-        (Refusal.CREDIT_TO_REFUND, ("EUR",)), (Refusal.PAYMENT_IN_PROGRESS, ("pi_1",))]
+        (Refusal.CREDIT_TO_REFUND, ("EUR",)), (Refusal.PAYMENT_IN_PROGRESS, ("pi_1",)),
+        (Refusal.UNMATCHED_PAYMENT, ("bl-2",))]
     error = ErasureRefused(reasons)
     assert error.code == "gdpr.erasure_refused"
     assert "open_invoice (F-1)" in str(error) and "open_dispute (F-1)" in str(error)
     assert error.params["reasons"] == ["open_invoice", "running_plan", "open_dispute", "credit_to_refund",
-                                       "payment_in_progress"]
+                                       "payment_in_progress", "unmatched_payment"]
+
+
+def test_an_item_mentions_the_debtor_when_a_text_contains_a_personal_value_in_any_case():
+    values = personal_values([{"name": "Boulangerie Dupont SARL", "emails": ["compta@dupont.example"]}])
+
+    assert mentions({"payer": "VIR BOULANGERIE DUPONT SARL", "line_id": "bl-1"}, values)
+    assert mentions({"reference": "from compta@dupont.example re F-1"}, values)
+    assert not mentions({"payer": "GARAGE MARTIN", "reference": "F-10"}, values)
+    # Ids, keys and dates are never searched: a debtor id equal to a name is not a mention.
+    assert not mentions({"PK": "CRED#acme#BANKQUEUE", "debtor_id": "Boulangerie Dupont SARL"}, values)
+    assert not mentions({"payer": "BOULANGERIE DUPONT SARL"}, frozenset())
 
 
 def test_every_document_of_a_debtor_is_under_the_prefix_erase_deletes():

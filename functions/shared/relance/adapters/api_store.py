@@ -14,10 +14,8 @@ from typing import Any
 from relance.adapters import keys
 from relance.adapters.audit_chain_store import link_from
 from relance.adapters.aws import client
-from relance.adapters.dynamo import DynamoStore, VersionConflict, audit_item
 from relance.adapters.dynamo_codec import from_dynamo, to_dynamo
 from relance.domain.audit_chain import ChainLink
-from relance.domain.invoices import Invoice
 
 BATCH_GET_LIMIT = 100
 
@@ -34,17 +32,6 @@ class ApiKeyRecord:
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
-
-
-class CreditNoteExists(Exception):
-    """A credit note with this number was recorded already (the transaction wrote nothing)."""
-
-
-class CreditNoteAppliedElsewhere(Exception):
-    """An e-invoice import applied a credit note with this number already (the transaction wrote nothing)."""
-
-
-CREDIT_NOTE_CLAIM_KEPT_FOR_DAYS = 90  # as long as the payments' event markers (payments_store.EVENT_KEPT_FOR)
 
 
 class ApiStore:
@@ -139,70 +126,8 @@ class ApiStore:
 
     # --- credit notes (API3) ----------------------------------------------------------------------------
 
-    def record_credit_note(
-        self, invoice: Invoice, note: dict[str, Any], audit: dict[str, Any], now: datetime, store: DynamoStore,
-        claim_event_id: str,
-    ) -> None:
-        """One transaction: the credit note (once per number), the claim on its number shared with the
-        e-invoice import (the same marker its credit notes put), the credited invoice (if its version is
-        still the one read) with its debtor's summary, and the audit event.
-
-        CreditNoteExists when the number was recorded here already; CreditNoteAppliedElsewhere when an
-        import applied it; VersionConflict when the invoice changed."""
-        note_item = {
-            "PK": keys.debtor_pk(invoice.creditor_id, invoice.debtor_id),
-            "SK": keys.credit_note_sk(note["credit_note_number"]),
-            "entity": "credit_note",
-            **note,
-        }
-        claim = {
-            **keys.stripe_event_key(claim_event_id), "entity": "stripe_event", "event_id": claim_event_id,
-            "event_type": "credit_note", "outcome": "applied", "received_at": now.isoformat(), "payment_id": None,
-            "expires_epoch": int(now.timestamp()) + CREDIT_NOTE_CLAIM_KEPT_FOR_DAYS * 86_400,
-        }
-        actions = [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": to_dynamo(note_item),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": to_dynamo(claim),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            *store.invoice_write_actions([invoice]),
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                    "Item": to_dynamo(audit_item(invoice.creditor_id, invoice.debtor_id, audit, now)),
-                }
-            },
-        ]
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except self._client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise CreditNoteExists(note["credit_note_number"]) from exc
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise CreditNoteAppliedElsewhere(note["credit_note_number"]) from exc
-            if "ConditionalCheckFailed" in reasons:
-                raise VersionConflict(invoice.number) from exc
-            raise
-
-    def credit_note_claimed(self, claim_event_id: str) -> bool:
-        """Whether a credit note with this claim (its number, per creditor) was applied, here or by an import."""
-        found = self._client.get_item(TableName=self.table_name, Key=to_dynamo(keys.stripe_event_key(claim_event_id)),
-                                      ProjectionExpression="PK")
-        return "Item" in found
-
     def find_credit_note(self, creditor_id: str, debtor_id: str, number: str) -> dict[str, Any] | None:
+        """A credit note the API recorded before credit notes shared the payments' write (kept for re-sends)."""
         return self._get({"PK": keys.debtor_pk(creditor_id, debtor_id), "SK": keys.credit_note_sk(number)})
 
     # --- the event feed (API4: the audit chain's links, then the events they name) ------------------

@@ -6,6 +6,12 @@ from functools import cache
 from typing import Any
 
 _RETRIES = {"mode": "standard", "max_attempts": 5}
+# SES has no idempotency key: botocore retrying a SendEmail whose answer timed out (ReadTimeoutError is a
+# "transient" error to it) sends the mail again. SES calls are tried once; a refusal becomes MailRefused and
+# the SQS redelivery tries again later, a lost answer leaves the contact "sending" and never re-sent
+# (tests/reliability/test_fault_scenarios.py::test_an_ses_read_timeout_mid_batch_...).
+_RETRIES_BY_SERVICE = {"sesv2": {"mode": "standard", "total_max_attempts": 1},
+                       "ses": {"mode": "standard", "total_max_attempts": 1}}
 
 
 class _LazyClient:
@@ -38,7 +44,7 @@ def _create(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(retries=_RETRIES))
+    return boto3.session.Session().client(service, config=Config(retries=_RETRIES_BY_SERVICE.get(service, _RETRIES)))
 
 
 @cache

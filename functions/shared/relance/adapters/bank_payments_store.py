@@ -65,6 +65,7 @@ def unmatched_item(entry: UnmatchedPayment) -> dict[str, Any]:
         "reason": entry.reason.value,
         "imported_at": entry.imported_at.isoformat(),
         "source": entry.source,
+        "candidate_debtor_ids": list(entry.candidates),
     }
 
 
@@ -75,7 +76,7 @@ def unmatched_from(item: dict[str, Any]) -> UnmatchedPayment:
         amount=Money(int(item["amount_minor"]), item["currency"]), reference=item.get("reference") or "",
         payer=item.get("payer") or "", reason=UnmatchedReason(item["reason"]),
         imported_at=datetime.fromisoformat(item["imported_at"]), source=item.get("source") or "",
-        assigning_to=item.get("assigning_to"),
+        assigning_to=item.get("assigning_to"), candidates=tuple(item.get("candidate_debtor_ids") or ()),
     )
 
 

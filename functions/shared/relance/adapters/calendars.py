@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 
 @cache
-def closed_days(country: str, subdivision: str | None = None) -> holidays.HolidayBase:
+def closed_days(country: str, subdivision: str | None = None) -> HolidayBase:
     """Public holidays of `country` (all years, expanded on demand), passed to the domain as a container."""
+    import holidays  # slow to import: paid by the first calendar asked for, not by every cold start
+
     return holidays.country_holidays(country, subdiv=subdivision)

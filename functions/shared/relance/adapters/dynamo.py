@@ -861,6 +861,17 @@ class DynamoStore:
             )
         )
 
+    def record_creditor_event(self, creditor_id: str, audit: dict[str, Any], now: datetime) -> None:
+        """AC5: one audit event about many debtors at once (an import's chunk), chained like any other."""
+        item = {"PK": keys.creditor_events_pk(creditor_id), "SK": keys.audit_sk(now, uuid.uuid4().hex[:12]),
+                "entity": "audit", "creditor_id": creditor_id, "at": now.isoformat(), **audit}
+        self._client.put_item(TableName=self.table_name, Item=_to_dynamo(item),
+                              ConditionExpression="attribute_not_exists(PK)")
+
+    def record_audits(self, creditor_id: str, events: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+        """Append one event to each named debtor's audit trail, 25 a BatchWriteItem (fresh keys: never an overwrite)."""
+        self._batch_put([audit_item(creditor_id, debtor_id, audit, now) for debtor_id, audit in events])
+
     def audit_of(self, creditor_id: str, debtor_id: str) -> list[dict[str, Any]]:
         """AP4: the audit trail of a debtor, oldest first."""
         return list(

@@ -19,6 +19,7 @@ from relance.adapters.aws import client
 from relance.adapters.dynamo import invoice_from
 from relance.adapters.dynamo_codec import plain, to_dynamo
 from relance.adapters.rate_tables import packaged_text
+from relance.domain.gdpr import mentions, personal_values
 from relance.domain.invoices import Invoice
 
 S3_DELETE_LIMIT = 1000
@@ -47,13 +48,19 @@ class DynamoGdprStore:
 
     def related_items(self, creditor_id: str, debtor_id: str,
                       debtor_items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """GD2-GD3: the creditor-level items about the debtor: finance's tasks and alerts (one Query of each
-        creditor partition, filtered on the debtor), and the payments and collection lines its events name."""
+        """GD2-GD3, GD6: the creditor-level items about the debtor: finance's tasks and alerts (one Query of each
+        creditor partition, filtered on the debtor), the payments and collection lines its events name, and
+        the unmatched bank credits (BP2) whose payer or label carries one of the debtor's personal values."""
         found: list[dict[str, Any]] = []
         for partition in (keys.tasks_pk(creditor_id), keys.alerts_pk(creditor_id),
                           keys.alert_outbox_key(creditor_id, "")["PK"]):
             found.extend(self._query(KeyConditionExpression="PK = :pk", FilterExpression="debtor_id = :d",
                                      ExpressionAttributeValues={":pk": {"S": partition}, ":d": {"S": debtor_id}}))
+        debtor_items = list(debtor_items)
+        values = personal_values(debtor_items)
+        found.extend(item for item in self._query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": keys.unmatched_payments_pk(creditor_id)}})
+            if item.get("assigning_to") == debtor_id or mentions(item, values))
         wanted: dict[tuple[str, str], dict[str, str]] = {}
         for item in debtor_items:
             payment_id = item.get("payment_id")

@@ -58,6 +58,11 @@ def audit_sk(at: datetime, event_id: str) -> str:
     return f"AUDIT#{at.isoformat(timespec='microseconds')}#{event_id}"
 
 
+def creditor_events_pk(creditor_id: str) -> str:
+    """AC5: audit events about the creditor's data as a whole (an import's chunk of invoices), not one debtor's."""
+    return f"CRED#{creditor_id}#EVENTS"
+
+
 def delivery_sk(ses_message_id: str) -> str:
     """SES's delivery receipt of one mail (sorts after the debtor's invoices: AP1 never reads it)."""
     return f"MAILDELIVERY#{ses_message_id}"
@@ -392,6 +397,21 @@ def original_pdf_object_key(creditor_id: str, debtor_id: str, sha256: str) -> st
 def import_report_key(object_key: str) -> str:
     """IM2: the report of an S3-dropped import file, written next to it (never itself imported)."""
     return f"{object_key}{IMPORT_REPORT_SUFFIX}"
+
+
+IMPORT_PARTS_PREFIX = "import-parts/"  # outside imports/: the bucket's notification never sees these
+
+
+def import_ledger_key(creditor_id: str, import_id: str) -> dict[str, str]:
+    """IM3: the ledger of a dropped file split into SQS chunks, in the creditor's imports partition.
+
+    `import_id` is `<bucket>/<key>/<version or ETag>`, the drop's idempotency key: one ledger per upload."""
+    return {"PK": f"CRED#{creditor_id}#IMPORTS", "SK": import_id}
+
+
+def import_part_report_key(import_id: str, index: int) -> str:
+    """IM3: one part's report, in the imports bucket until the last part merges them into the file's report."""
+    return f"{IMPORT_PARTS_PREFIX}{import_id}/{index:05d}.json"
 
 
 # --- the ERP API (issue 9, docs/architecture/api.md): API keys and credit notes -------------------------

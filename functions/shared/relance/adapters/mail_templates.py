@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from typing import TYPE_CHECKING
 
 from relance.domain.formatting import SUPPORTED_LANGUAGES, format_day, format_money
 from relance.domain.money import Money
-from relance.services.alerts import AlertsDigestMail
-from relance.services.dunning import DunningMail
-from relance.services.disputes import DisputeRejectedMail
-from relance.services.installments import PlanMail
-from relance.services.plans import PlanDecisionMail
-from relance.services.links import NewLinkMail
-from relance.services.portal_access import CodeMail
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from relance.services.alerts import AlertsDigestMail
+    from relance.services.disputes import DisputeRejectedMail
+    from relance.services.dunning import DunningMail
+    from relance.services.installments import PlanMail
+    from relance.services.links import NewLinkMail
+    from relance.services.plans import PlanDecisionMail
+    from relance.services.portal_access import CodeMail
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,9 @@ class RenderedMail:
 
 @cache
 def _environment() -> Environment:
+    # Jinja2 is imported with the first mail rendered, not by every handler that wires a mailer.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("relance", "templates/mail"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
@@ -159,6 +165,8 @@ def render_alerts_digest(mail: AlertsDigestMail) -> RenderedMail:
 
 def _render(name: str, language: str, context: dict) -> RenderedMail:
     """`<name>.<language>.txt` gives the subject (first line) and the text; `.html` the HTML part."""
+    from jinja2 import TemplateNotFound
+
     text = _environment().get_template(f"{name}.{language}.txt").render(context)
     subject, _, body = text.partition("\n")
     body = body.lstrip("\n")

@@ -13,13 +13,13 @@ from collections.abc import Hashable
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from relance.domain.errors import InvalidPolicy, UnknownPolicy
 from relance.domain.policy import PolicyBook
-from relance.domain.policy_documents import load_policy_book
+
+if TYPE_CHECKING:
+    import yaml
 
 _PACKAGED_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -86,8 +86,10 @@ def load_policy_text(text: str, origin: str) -> PolicyBook:
 
 def read_yaml(text: str, origin: str) -> Any:
     """The YAML document in `text`; a syntax error or a repeated key becomes InvalidPolicy naming the line."""
+    import yaml  # slow to import: paid by the first policy read, not by every handler's cold start
+
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_strict_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
@@ -119,32 +121,39 @@ def read_json(text: str, origin: str) -> Any:
 
 
 def _load(document: Any, origin: str) -> PolicyBook:
+    from relance.domain.policy_documents import load_policy_book  # as yaml: loaded by the first policy read
+
     try:
         return load_policy_book(document)
     except InvalidPolicy as exc:
         raise InvalidPolicy(exc.problems, source=origin) from None
 
 
-class _StrictLoader(yaml.SafeLoader):
+@functools.cache
+def _strict_loader() -> type[yaml.SafeLoader]:
     """SafeLoader that refuses a key repeated in one mapping, which plain YAML loaders silently overwrite."""
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *anchor` merges; the keys written next to it may override the merged ones
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue  # SafeLoader itself reports an unhashable key
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"the key {key!r} appears twice; the second would silently replace the first",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *anchor` merges; the keys written next to it may override the merged ones
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, Hashable):
+                    continue  # SafeLoader itself reports an unhashable key
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"the key {key!r} appears twice; the second would silently replace the first",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
 
 
 class _RepeatedKey(Exception):

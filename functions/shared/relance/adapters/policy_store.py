@@ -26,7 +26,6 @@ from relance.adapters import keys
 from relance.adapters.aws import client
 from relance.adapters.policies import read_json
 from relance.domain.policy import PolicyBook
-from relance.domain.policy_documents import load_policy_book, policy_to_document
 
 MAX_ATTEMPTS = 5
 
@@ -65,6 +64,10 @@ class SetResult:
 
 def canonical_document(book: PolicyBook) -> str:
     """The policy as canonical JSON: the same policy always gives the same text, hence the same checksum."""
+    # The parser brings the plan and alert rules it validates: the first policy read or set loads it, not the
+    # import of every handler that wires a policy store (the dunning worker's cold start).
+    from relance.domain.policy_documents import policy_to_document
+
     return json.dumps(policy_to_document(book), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -75,6 +78,8 @@ def checksum_of(document: str) -> str:
 @functools.lru_cache(maxsize=64)
 def book_of(document: str) -> PolicyBook:
     """The policy book of a stored document, validated again (a stored version is read far more than set)."""
+    from relance.domain.policy_documents import load_policy_book  # as in canonical_document
+
     return load_policy_book(read_json(document, "stored policy"))
 
 

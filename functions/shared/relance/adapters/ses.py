@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
@@ -19,13 +20,20 @@ from relance.adapters.mail_templates import (
     render_plan_decision_mail,
     render_plan_mail,
 )
-from relance.services.alerts import AlertsDigestMail
-from relance.services.disputes import DisputeRejectedMail
-from relance.services.dunning import DunningMail, MailRefused
-from relance.services.installments import PlanMail
-from relance.services.plans import PlanDecisionMail
-from relance.services.links import NewLinkMail
-from relance.services.portal_access import CodeMail
+from relance.services.dunning import MailRefused
+
+if TYPE_CHECKING:
+    from relance.services.alerts import AlertsDigestMail
+    from relance.services.disputes import DisputeRejectedMail
+    from relance.services.dunning import DunningMail
+    from relance.services.installments import PlanMail
+    from relance.services.links import NewLinkMail
+    from relance.services.plans import PlanDecisionMail
+    from relance.services.portal_access import CodeMail
+
+
+INTERACTIVE_ATTEMPTS = 3
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 
 
 class SesMailer:
@@ -54,13 +62,27 @@ class SesMailer:
     def send_new_link(self, mail: NewLinkMail) -> str:
         message = self._compose(render_new_link(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
-        return self.send_raw(message, list(mail.recipients))
+        return self._send_while_debtor_waits(message, list(mail.recipients))
 
     def send_code(self, mail: CodeMail) -> str:
         """Send a one-time portal code to the debtor's addresses on record."""
         message = self._compose(render_code(mail), mail.creditor.legal_name, mail.creditor.contact_email,
                                 mail.recipients, mail.language)
-        return self.send_raw(message, list(mail.recipients))
+        return self._send_while_debtor_waits(message, list(mail.recipients))
+
+    def _send_while_debtor_waits(self, message: EmailMessage, recipients: list[str]) -> str:
+        """A mail a person is waiting for on a portal page: SES's throttling, or SES not reached, is tried
+        again at once (the mail surely did not leave), so a burst does not become an error page. SES calls are
+        otherwise tried once (adapters/aws.py): a timed-out answer is never retried, it may have been sent."""
+        for attempt in range(INTERACTIVE_ATTEMPTS):
+            try:
+                return self.send_raw(message, recipients)
+            except (ClientError, EndpointConnectionError, ConnectTimeoutError) as refused:
+                code = refused.response.get("Error", {}).get("Code") if isinstance(refused, ClientError) else None
+                if attempt + 1 == INTERACTIVE_ATTEMPTS or (code is not None and code not in THROTTLING_CODES):
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def send_plan_mail(self, mail: PlanMail) -> str:
         """An installment plan mail (reminder before an installment, missed installment, plan ended)."""

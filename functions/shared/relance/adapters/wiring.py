@@ -6,16 +6,17 @@ import logging
 import time
 from collections.abc import Callable, Container
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relance.adapters.calendars import closed_days
 from relance.adapters.links import IssuedLink, issue_link
-from relance.adapters.policies import load_packaged_policy
-from relance.adapters.policy_store import PolicyStore
 from relance.adapters.settings import Settings, load_settings
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor
 from relance.domain.policy import PolicyBook
+
+if TYPE_CHECKING:
+    from relance.adapters.policy_store import PolicyStore
 
 _log = logging.getLogger("relance.wiring")
 
@@ -50,6 +51,10 @@ def policy_source(
     of one creditor read its policy once); a change of the creditor's `policy_id` is seen at once.
     Without a store (no table configured) only the packaged policies exist.
     """
+    # Policy documents are read here and only here: entry points that wire calendars or links (the daily scan)
+    # do not load the policy parser.
+    from relance.adapters.policies import load_packaged_policy
+
     kept: dict[str, tuple[float, str, PolicyBook]] = {}
 
     def policies_of(creditor: Creditor) -> PolicyBook:
@@ -72,6 +77,8 @@ def policies_for(creditor: Creditor) -> PolicyBook:
 
 def _configured_policy_store() -> PolicyStore | None:
     """The policy store of the configured table; None where none is (a dry run: packaged policies only)."""
+    from relance.adapters.policy_store import PolicyStore
+
     try:
         table_name = load_settings().table_name
     except RuntimeError:

@@ -18,6 +18,7 @@ from relance.domain.invoices import Invoice
 from relance.domain.letters import FormalNotice, NoticeLine
 from relance.domain.money import Money, total
 from relance.domain.parties import Creditor, Debtor, PartyKind
+from relance.domain.statement import csv_safe
 
 FORMAT = "relance.agency_file/1"
 EXCLUDED_COSTS = (
@@ -30,7 +31,6 @@ CSV_COLUMNS = (
     "other_accessories", "total", "interest_computed_to", "formal_notice_reference", "formal_notice_on",
     "contacts",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,4 +257,4 @@ def _safe(text: str | None) -> str:
     """A spreadsheet cell that shows `text` and never runs it: formula-like starts get an apostrophe."""
     if not text:
         return ""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    return csv_safe(text)

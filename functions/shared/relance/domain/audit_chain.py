@@ -95,6 +95,8 @@ class VerifyResult:
     head: ChainHead
     broken: BrokenLink | None
     pending: int = 0
+    events: int = 0  # events whose content was checked against their link
+    partition: str | None = None  # set when only that debtor's events were checked (see `verify`)
 
     @property
     def is_intact(self) -> bool:
@@ -194,12 +196,19 @@ def verify(
     head: ChainHead | None = None,
     now: datetime | None = None,
     grace: timedelta = timedelta(minutes=15),
+    partition: str | None = None,
 ) -> VerifyResult:
     """Walk the links in order and name the first broken one.
 
     `events_by_key` holds the stored audit events (each with an ISO `at`). An event no link points
     at is reported as unchained once it is older than `grace` before `now`, else counted as pending.
     With `head`, the head must match the last link, so cutting the chain's tail is detected too.
+
+    With `partition` (one debtor's, for their evidence bundle), `events_by_key` holds only that debtor's
+    events: their links are checked against them, and every other link only for its place (sequence and
+    previous hash), so the work grows with the chain's links but reads no other debtor's events. A tamper
+    alert about another debtor's event does not break this debtor's evidence. The whole check stays
+    `relance audit verify`'s.
     """
     links = sorted(chain_links, key=lambda link: link.seq)
     erased = {link.event_key: str((link.alert or {}).get("erased_digest")) for link in links
@@ -209,7 +218,8 @@ def verify(
 
     def broken(problem: Problem, link: ChainLink | None, detail: str) -> VerifyResult:
         return VerifyResult(len(links), running, BrokenLink(problem, link.seq if link else None,
-                                                            link.event_key if link else None, detail))
+                                                            link.event_key if link else None, detail),
+                            events=len(seen), partition=partition)
 
     for link in links:
         if link.seq != running.seq + 1:
@@ -218,14 +228,21 @@ def verify(
             return broken(Problem.PREVIOUS_HASH_MISMATCH, link,
                           f"previous hash {link.previous_hash[:12]}… does not match link {running.seq}'s "
                           f"{running.hash[:12]}… (a link was edited, moved or swapped)")
+        own = partition is None or link.event_key.partition == partition
         if link.kind is LinkKind.TAMPER_ALERT:
             if link_hash(link.previous_hash, link.alert or {}) != link.hash:
                 return broken(Problem.HASH_MISMATCH, link, "the tamper alert was altered")
+            if not own:
+                running = ChainHead(link.seq, link.hash)
+                continue
             action = {"MODIFY": "modified", "REMOVE": "removed"}.get(str((link.alert or {}).get("stream_event")), "changed")
             return broken(Problem.TAMPER_ALERT, link, f"the stored audit event was {action} after it was written")
         if link.kind is LinkKind.ERASURE:
             if link_hash(link.previous_hash, link.alert or {}) != link.hash:
                 return broken(Problem.HASH_MISMATCH, link, "the erasure record was altered")
+            running = ChainHead(link.seq, link.hash)
+            continue
+        if not own:
             running = ChainHead(link.seq, link.hash)
             continue
         if link.event_key in seen:
@@ -241,15 +258,16 @@ def verify(
         return VerifyResult(len(links), running, BrokenLink(
             Problem.HEAD_MISMATCH, head.seq, None,
             f"the head says link {head.seq} ({head.hash[:12]}…) but the last link is {running.seq} "
-            f"({running.hash[:12]}…): links were removed from the end"))
+            f"({running.hash[:12]}…): links were removed from the end"), events=len(seen), partition=partition)
     pending = 0
     for key in sorted(set(events_by_key) - seen):
         at = _instant(events_by_key[key].get("at"))
         if now is not None and at is not None and now - at > grace:
             return VerifyResult(len(links), running, BrokenLink(
-                Problem.UNCHAINED, None, key, f"written at {at.isoformat()} and never chained"))
+                Problem.UNCHAINED, None, key, f"written at {at.isoformat()} and never chained"),
+                events=len(seen), partition=partition)
         pending += 1
-    return VerifyResult(len(links), running, None, pending)
+    return VerifyResult(len(links), running, None, pending, events=len(seen), partition=partition)
 
 
 def _instant(value: Any) -> datetime | None:

@@ -346,6 +346,10 @@ class BankMatch:
     by: str | None = None  # "reference" or "amount"
     allocation: AllocationResult | None = None  # where the money goes, as recording it will spread it
     reason: UnmatchedReason | None = None
+    candidates: tuple[str, ...] = ()  # unmatched: the debtors the reference or the payer's name points to
+
+
+MAX_CANDIDATES = 5  # suggestions kept for finance: beyond that, the name says too little to help
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +401,8 @@ def _match_one(payment: BankPayment, owed: dict[str, list[Invoice]], names: dict
                          for i in owed[debtor_id])}
     debtors = {debtor_id for debtor_id, _number in named_open}
     if len(debtors) > 1:
-        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.SEVERAL_DEBTORS)
+        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.SEVERAL_DEBTORS,
+                         candidates=_few(debtors))
     if debtors:
         [debtor_id] = debtors
         numbers = {number for _debtor, number in named_open}
@@ -412,10 +417,18 @@ def _match_one(payment: BankPayment, owed: dict[str, list[Invoice]], names: dict
         [(debtor_id, chosen)] = fits
         return _matched(payment, debtor_id, chosen, "amount")
     if len(fits) > 1:
-        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.SEVERAL_DEBTORS)
+        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.SEVERAL_DEBTORS,
+                         candidates=_few(debtor_id for debtor_id, _chosen in fits))
     if candidates:
-        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.AMOUNT_DIFFERS)
+        return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.AMOUNT_DIFFERS,
+                         candidates=_few(candidates))
     return BankMatch(payment, MatchKind.UNMATCHED, reason=UnmatchedReason.NO_MATCH)
+
+
+def _few(debtor_ids: Iterable[str]) -> tuple[str, ...]:
+    """The candidates finance is shown, by id; none when there are too many to be a clue."""
+    ordered = sorted(set(debtor_ids))
+    return tuple(ordered) if len(ordered) <= MAX_CANDIDATES else ()
 
 
 def _numbers_in(reference: str, by_number: dict[str, tuple[str, str]], longest: int) -> set[tuple[str, str]]:

@@ -10,10 +10,12 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from relance.domain.money import Money
-from relance.domain.payments import Allocation
-from relance.domain.statement import csv_amount, csv_safe
+
+if TYPE_CHECKING:
+    from relance.domain.payments import Allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,9 @@ def collections_csv(collections: Iterable[Collection], names: Mapping[str, str],
     dialect per language (UTF-8 with a BOM; `;` and decimal commas in French), every cell through
     `csv_safe`, so that a reference typed as `=HYPERLINK(...)` stays text.
     """
+    # statement brings the late-fee and letter rules, which the daily scan's month-end snapshot never needs
+    from relance.domain.statement import csv_amount, csv_safe
+
     language = language if language in _WORDS else "en"
     words = _WORDS[language]
     out = io.StringIO()

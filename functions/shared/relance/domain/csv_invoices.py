@@ -16,8 +16,8 @@ import io
 import re
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, TypeVar
 
@@ -166,6 +166,61 @@ class SkippedLine:
 
 ParsedLine = InvoiceRow | RowError | SkippedLine
 
+# A part of a split export carries, for each of its lines whose invoice number an earlier part already used,
+# that earlier line. More than this in one part is a file exported twice, not a file to import.
+MAX_REPEATS_PER_PART = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFormat:
+    """What an export's first bytes decided, so that a part of it (bytes from a line start) reads like the whole.
+
+    `encoding` is the decision in force where the part starts: None while only ASCII was read before it.
+    """
+
+    declared_encoding: str | None  # "utf-8-sig" or None; a UTF-16 export is never split
+    encoding: str | None
+    translate_cr: bool
+    delimiter: str
+    header: tuple[str, ...]
+    header_line: int  # in the whole file: the first part starts at line 1 and reports the lines above it
+    date_style: str
+    decimal_style: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"declared_encoding": self.declared_encoding, "encoding": self.encoding,
+                "translate_cr": self.translate_cr, "delimiter": self.delimiter, "header": list(self.header),
+                "header_line": self.header_line, "date_style": self.date_style, "decimal_style": self.decimal_style}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> CsvFormat:
+        return cls(data["declared_encoding"], data["encoding"], bool(data["translate_cr"]),  # type: ignore[arg-type]
+                   str(data["delimiter"]), tuple(data["header"]), int(data["header_line"]),  # type: ignore[arg-type]
+                   str(data["date_style"]), str(data["decimal_style"]))
+
+
+@dataclass(slots=True)
+class _Cut:
+    """Where `InvoiceReader.split` starts a part, while it reads on."""
+
+    first_line: int
+    start: int
+    encoding: str | None
+    repeats: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A run of whole records of an export: from byte `start` (a record's first line, `first_line`) to `end`
+    (None: the end of the file). `repeats` maps a line of the part to the earlier part's line that already
+    used its invoice number: the duplicate check of the whole file, done once by the pass that split it."""
+
+    first_line: int
+    start: int
+    end: int | None
+    format: CsvFormat
+    repeats: dict[int, int] = field(default_factory=dict)
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedFile:
@@ -231,6 +286,7 @@ class InvoiceReader:
         head_lines = self._source.preview(text_head, is_whole_file)
         layout = _find_header(head_lines)
         self.header_line = layout.line
+        self._header_cells = tuple(layout.cells)
         self.delimiter = layout.delimiter
         self.columns = layout.columns
         self._width = len(layout.cells)
@@ -247,6 +303,127 @@ class InvoiceReader:
         self._issued_at, self._due_at = self.columns["invoice_date"], self.columns["due_date"]
         self.date_style, self.decimal_style = _vote_styles(head_lines[layout.line :], layout)
         self._consumed = False
+        self.line_count = 0  # physical lines, once split() has read them all
+        self._resumed = False
+        self._repeats: Mapping[int, int] = {}
+        self._translate_cr = translate_cr
+
+    @classmethod
+    def resume(cls, stream: BinaryIO, part: FilePart) -> InvoiceReader:
+        """The lines of one part of a split export (`stream` holds its bytes only), numbered as in the whole
+        file and checked with the format the whole file was given; its repeats of earlier parts are reported."""
+        fmt = part.format
+        reader = cls.__new__(cls)
+        reader._default_currency = None
+        reader._declared_encoding = fmt.declared_encoding
+        reader._translate_cr = fmt.translate_cr
+        reader._source = _LineSource(io.BufferedReader(_Replay(b"", stream, None, fmt.translate_cr),
+                                                       buffer_size=64 * 1024), fmt.encoding)
+        reader._source.count = part.first_line - 1
+        cells = list(fmt.header)
+        reader._header_cells = fmt.header
+        # The first part starts at line 1 and reads the title lines and the header as the whole file does;
+        # the others start after it.
+        reader.header_line = max(part.first_line - 1, fmt.header_line)
+        reader.delimiter = fmt.delimiter
+        reader.columns = _map_header(cells)
+        reader._width = len(cells)
+        reader._min_width = max((i for i, cell in enumerate(cells) if cell.strip()), default=-1) + 1
+        reader._indices = tuple(reader.columns.get(f, -1) for f in FIELDS)
+        reader._issued_at, reader._due_at = reader.columns["invoice_date"], reader.columns["due_date"]
+        reader.date_style, reader.decimal_style = fmt.date_style, fmt.decimal_style
+        reader._consumed = False
+        reader.line_count = 0
+        reader._resumed = part.first_line > fmt.header_line
+        reader._repeats = part.repeats
+        return reader
+
+    def split(self, lines_per_part: int) -> list[FilePart]:
+        """Read the whole export once, cheaply (no row is checked), and cut it into parts of about
+        `lines_per_part` lines, each starting at a record's first line; [] for an export that cannot be
+        cut (UTF-16, transcoded as it is read). Quoted cells spanning lines stay in one part."""
+        if self._consumed:
+            raise InvalidImportFile("the export can be read only once; open it again")
+        self._consumed = True
+        if self._declared_encoding == "utf-16":
+            return []
+        source = self._source
+        skipped_bom = len(codecs.BOM_UTF8) if self._declared_encoding == "utf-8-sig" else 0
+
+        def cut_here() -> _Cut:
+            return _Cut(source.count + 1, skipped_bom + source.offset, source.encoding)
+
+        cuts = [cut_here()]  # line 1: the first part reads the title lines and the header too
+        lines = iter(source)
+        for _text in lines:
+            if source.count == self.header_line:
+                break
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        seen = _SeenNumbers()
+        end = self.header_line
+        while True:
+            if source.count + 1 - cuts[-1].first_line >= lines_per_part:
+                cuts.append(cut_here())  # between two records: the next one starts here
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                end = source.count
+                continue
+            start, end = end + 1, source.count
+            number = self._number_checked_for_repeats(cells, start, end)
+            if number is None:
+                continue
+            first_line = seen.setdefault(number, start)
+            part = cuts[-1]
+            if first_line < part.first_line:  # used by an earlier part: this part cannot see it
+                part.repeats[start] = first_line
+                if len(part.repeats) > MAX_REPEATS_PER_PART:
+                    raise InvalidImportFile(
+                        f"more than {MAX_REPEATS_PER_PART:,} invoice numbers between lines {part.first_line} "
+                        f"and {start} were already used earlier in the file; was it exported twice? Remove the "
+                        "repeated lines and drop it again", repeats=len(part.repeats))
+        if len(cuts) > 1 and cuts[-1].first_line > source.count:
+            cuts.pop()  # the file ended right at a cut: nothing after it
+        self.line_count = source.count
+        fmt = self.format
+        ends = [cut.start for cut in cuts[1:]] + [None]
+        return [FilePart(cut.first_line, cut.start, part_end,
+                         CsvFormat(fmt.declared_encoding, cut.encoding, fmt.translate_cr, fmt.delimiter, fmt.header,
+                                   fmt.header_line, fmt.date_style, fmt.decimal_style), cut.repeats)
+                for cut, part_end in zip(cuts, ends, strict=True)]
+
+    @property
+    def format(self) -> CsvFormat:
+        """The format decided for the whole export (the encoding as decided so far)."""
+        return CsvFormat(self._declared_encoding, self._source.encoding, self._translate_cr, self.delimiter,
+                         self._header_cells, self.header_line, self.date_style, self.decimal_style)
+
+    def _number_checked_for_repeats(self, cells: list[str], line: int, end: int) -> str | None:
+        """The invoice number `_check_row` would look up in the duplicate check for this record, else None:
+        the same gates (too long, blank, wrong width, totals line, undecodable, invalid number), no other check."""
+        source = self._source
+        if source.overlong and source.take(source.overlong, line, end):
+            return None
+        if _is_blank(cells):
+            return None
+        if len(cells) < self._min_width or (len(cells) > self._width and not _is_blank(cells[self._width :])):
+            return None
+        has_dates = cells[self._issued_at].strip() or cells[self._due_at].strip()
+        if not has_dates and self._is_totals_line(cells):
+            return None
+        index = self.columns["invoice_number"]
+        number = cells[index].strip(_PADDING) if index < len(cells) else ""
+        if source.undecodable and source.take(source.undecodable, line, end) and has_undecodable_bytes(number):
+            return None
+        if not number:
+            return None
+        try:
+            check_text(number, MAX_LENGTHS["invoice_number"])
+        except InvalidField:
+            return None
+        return number
 
     @property
     def encoding(self) -> str:
@@ -264,7 +441,7 @@ class InvoiceReader:
     def _lines(self) -> Iterator[ParsedLine]:
         source = self._source
         lines = iter(source)
-        for text in lines:
+        for text in lines if not self._resumed else ():
             if source.count == self.header_line:
                 break
             yield SkippedLine(source.count, "blank_line" if _is_blank_text(text) else "preamble")
@@ -333,6 +510,7 @@ class InvoiceReader:
                     "the invoice number is empty; every invoice needs its number")
         elif _attempt(problems, "invoice_number", check_text, number, MAX_LENGTHS["invoice_number"]):
             first_line = seen.setdefault(number, line)
+            first_line = self._repeats.get(line, first_line)  # a split export: the line an earlier part used it on
             if first_line != line:
                 problems.append(("invoice_number", InvalidField(
                     "duplicate_invoice_number",
@@ -622,6 +800,7 @@ class _LineSource:
         self._raw = raw
         self.encoding = encoding  # None while only ASCII has been read
         self.count = 0
+        self.offset = 0  # bytes read, for cutting the file between records
         self.undecodable: set[int] = set()
         self.overlong: set[int] = set()
 
@@ -641,10 +820,12 @@ class _LineSource:
             if not raw:
                 return
             self.count += 1
+            self.offset += len(raw)
             if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 self.overlong.add(self.count)
                 while raw and not raw.endswith(b"\n"):
                     raw = readline(MAX_LINE_BYTES)
+                    self.offset += len(raw)
                 yield "\n"  # the record boundary stays; the row is reported as too long
                 continue
             yield self._decode(raw)

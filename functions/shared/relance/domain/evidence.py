@@ -98,7 +98,7 @@ class EvidenceData:
     disputes: Sequence[Mapping[str, Any]]
     audit_events: Sequence[Mapping[str, Any]]  # the debtor's stored audit events, exactly as chained
     chain_links: Sequence[ChainLink]  # the links of the creditor's chain that commit to this debtor's events
-    verification: VerifyResult  # the creditor's whole chain, verified
+    verification: VerifyResult  # this debtor's events against their links, and every link's place in the chain
     late_fees: LateFees
 
     @property
@@ -389,7 +389,11 @@ def _verification_text(data: EvidenceData, language: str) -> str:
     result = data.verification
     out = [words["av.title"].format(creditor=data.creditor.creditor_id), ""]
     if result.broken is None:
-        out.append(words["av.intact"].format(links=result.links, seq=result.head.seq, hash=result.head.hash))
+        if result.partition is None:
+            out.append(words["av.intact"].format(links=result.links, seq=result.head.seq, hash=result.head.hash))
+        else:
+            out.append(words["av.intact_debtor"].format(events=result.events, links=result.links,
+                                                        seq=result.head.seq, hash=result.head.hash))
         if result.pending:
             out.append(words["av.pending"].format(count=result.pending))
     else:
@@ -469,6 +473,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "lf.notice_line": "  Facture {number} : principal {principal}, pénalités {interest}, indemnité {fee}",
         "av.title": "Vérification de la chaîne d'audit du créancier {creditor}",
         "av.intact": "Chaîne vérifiée : {links} maillons intacts, jusqu'au maillon {seq} ({hash}).",
+        "av.intact_debtor": ("Chaîne vérifiée : les {events} événements de ce débiteur correspondent à leurs maillons, "
+                             "et les {links} maillons de la chaîne se suivent sans rupture jusqu'au maillon {seq} "
+                             "({hash}). Les événements des autres débiteurs ne font pas partie de ce dossier : "
+                             "`relance audit verify` les contrôle."),
         "av.pending": "{count} événement(s) récent(s) pas encore chaîné(s).",
         "av.broken": "Chaîne ROMPUE au maillon {seq}, événement {event} : {problem} – {detail}",
         "av.verified_up_to": "Vérifiée jusqu'au maillon {seq} ({hash}).",
@@ -529,6 +537,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "lf.notice_line": "  Invoice {number}: principal {principal}, interest {interest}, fee {fee}",
         "av.title": "Audit chain verification of creditor {creditor}",
         "av.intact": "Chain verified: {links} links intact, up to link {seq} ({hash}).",
+        "av.intact_debtor": ("Chain verified: this debtor's {events} events match their links, and the chain's {links} "
+                             "links follow one another without a break up to link {seq} ({hash}). The other debtors' "
+                             "events are not part of this bundle: `relance audit verify` checks them."),
         "av.pending": "{count} recent event(s) not chained yet.",
         "av.broken": "Chain BROKEN at link {seq}, event {event}: {problem} – {detail}",
         "av.verified_up_to": "Verified up to link {seq} ({hash}).",

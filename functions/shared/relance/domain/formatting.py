@@ -1,15 +1,19 @@
-"""Money and dates for a reader, per locale (Babel). Pure: the locale is passed in."""
+"""Money and dates for a reader, per locale (Babel). Pure: the locale is passed in.
+
+Babel is imported by the first amount or date formatted, not by every handler that imports a mail or letter
+renderer (the dunning worker's cold start).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from functools import cache, lru_cache
-
-from babel import Locale
-from babel.dates import format_date as _format_date
-from babel.numbers import format_currency
+from typing import TYPE_CHECKING
 
 from relance.domain.money import Money
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 SUPPORTED_LANGUAGES = ("fr", "en")
 _LOCALES = {"fr": "fr_FR", "en": "en_GB"}
@@ -23,11 +27,15 @@ def babel_locale(language: str) -> str:
 @cache
 def _locale(language: str) -> Locale:
     """Babel's locale object, parsed once per language (a page formats dozens of amounts and dates)."""
+    from babel import Locale
+
     return Locale.parse(babel_locale(language))
 
 
 def format_money(amount: Money, language: str) -> str:
     """`12 345,67 €` in French, `€12,345.67` in English."""
+    from babel.numbers import format_currency
+
     return format_currency(amount.to_decimal(), amount.currency, locale=_locale(language))
 
 
@@ -37,4 +45,6 @@ def format_day(day: date, language: str, style: str = "medium") -> str:
 
     Kept per (day, language, style): a page shows a few distinct days many times (issue and due dates).
     """
-    return _format_date(day, format=style, locale=_locale(language))
+    from babel.dates import format_date
+
+    return format_date(day, format=style, locale=_locale(language))

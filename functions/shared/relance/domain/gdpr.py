@@ -121,6 +121,15 @@ def personal_content(item: Mapping[str, Any], values: Iterable[str]) -> dict[str
     return found
 
 
+def mentions(item: Mapping[str, Any], values: Iterable[str]) -> bool:
+    """Whether any text of `item` (outside keys, ids, dates and amounts) contains one of the personal `values`:
+    how an item that does not name the debtor by id (a bank credit's payer or label) is found to be about them."""
+    matcher = _matcher(values)
+    return matcher is not None and any(
+        matcher.search(text) for name, value in item.items() if value is not None and not _is_kept(name)
+        for text in _strings(value))
+
+
 def redact(item: Mapping[str, Any], values: Iterable[str], token: str) -> dict[str, Any]:
     """`item` with every personal text replaced by `token`: whole PERSONAL_FIELDS values, and each
     personal value found inside other texts. Numbers, dates, keys and ids are left as they are."""
@@ -201,6 +210,7 @@ class Refusal(StrEnum):
     OPEN_DISPUTE = "open_dispute"  # the debtor's dispute awaits finance's answer
     CREDIT_TO_REFUND = "credit_to_refund"  # the creditor holds the debtor's money and must be able to refund it
     PAYMENT_IN_PROGRESS = "payment_in_progress"  # a SEPA debit the bank has not confirmed: it may still fail
+    UNMATCHED_PAYMENT = "unmatched_payment"  # a bank credit naming the debtor waits in finance's queue
 
 
 RUNNING_PLAN_STATES = frozenset({"proposed", "countered", "accepted", "active"})
@@ -228,7 +238,8 @@ class ErasureRefused(RelanceError):
 
 def erasure_refusals(invoices: Sequence[Invoice], plans: Sequence[Mapping[str, Any]],
                      disputes: Sequence[Mapping[str, Any]], credit_minor: Mapping[str, int],
-                     payments: Sequence[Mapping[str, Any]] = ()) -> tuple[RefusalReason, ...]:
+                     payments: Sequence[Mapping[str, Any]] = (),
+                     unmatched: Sequence[Mapping[str, Any]] = ()) -> tuple[RefusalReason, ...]:
     """Why the debtor's personal data cannot be erased now; empty when it can.
 
     Art. 17(3)(e) GDPR: data needed to establish or defend a legal claim is not erased on request;
@@ -250,6 +261,10 @@ def erasure_refusals(invoices: Sequence[Invoice], plans: Sequence[Mapping[str, A
     pending = tuple(sorted(str(p.get("payment_id")) for p in payments if p.get("status") == "processing"))
     if pending:
         reasons.append(RefusalReason(Refusal.PAYMENT_IN_PROGRESS, pending))
+    # The payer's name or label is how finance will recognise the money: erasing it would strand the credit.
+    queued = tuple(sorted(str(u.get("line_id")) for u in unmatched))
+    if queued:
+        reasons.append(RefusalReason(Refusal.UNMATCHED_PAYMENT, queued))
     return tuple(reasons)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +25,8 @@ from relance.domain.rates import RateTable
 
 RECENTLY_PAID_LIMIT = 20  # the invoices page lists at most this many settled invoices
 
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection"). Their fullwidth and
+# small forms (＝ ＋ － ＠, U+FF1D…; ﹦ ﹢ ﹣ ﹫) count too: a spreadsheet or an import step may normalise them (NFKC).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -142,8 +144,14 @@ _CSV_WORDS: dict[str, dict[str, str]] = {
 
 
 def csv_safe(cell: str) -> str:
-    """The cell as text a spreadsheet shows and never runs: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'`."""
-    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+    """The cell as text a spreadsheet shows and never runs: a leading `=`, `+`, `-`, `@`, tab or CR, or a fullwidth
+    or small form of one of them, gets a `'`."""
+    return f"'{cell}" if is_formula_like(cell) else cell
+
+
+def is_formula_like(cell: str) -> bool:
+    """True when a spreadsheet could read `cell` as a formula, now or once it normalises the first character."""
+    return cell.startswith(_FORMULA_STARTS) or unicodedata.normalize("NFKC", cell[:1]).startswith(_FORMULA_STARTS)
 
 
 def csv_amount(amount: Money, language: str) -> str:

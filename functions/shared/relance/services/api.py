@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from relance.adapters.api_store import ApiKeyRecord, ApiStore, CreditNoteAppliedElsewhere, CreditNoteExists
-from relance.adapters.dynamo import DynamoStore, VersionConflict
+from relance.adapters.api_store import ApiKeyRecord, ApiStore
+from relance.adapters.dynamo import DynamoStore
 from relance.domain.api_requests import (
     MAX_INVOICES_PER_REQUEST,
     FieldProblem,
@@ -29,7 +29,6 @@ from relance.domain.api_requests import (
     dunning_state,
     encode_cursor,
 )
-from relance.domain.dunning import plan_next_action
 from relance.domain.errors import InvalidAmount, RelanceError, UnknownCreditor, UnknownDebtor
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
@@ -37,20 +36,21 @@ from relance.domain.parsing import check_text
 from relance.domain.parties import Creditor, debtor_id_for
 from relance.domain.policy import PolicyBook
 from relance.services.imports import store_checked_rows
+from relance.domain.payments import Payment
 from relance.services.payments import (
-    CREDIT_NOTE_EVENT_TYPE,
+    CreditNoteEntry,
     ManualPayment,
     ManualPaymentRefused,
     Outcome,
     PaymentPorts,
     credit_note_payment_id,
+    record_credit_note,
     record_manual_payment,
 )
 
 API_KEY_PREFIX = "rk_"
 RATE_SCOPE = "API_KEY"
 RATE_WINDOW = timedelta(minutes=1)  # a fixed window: its counter's key names the minute
-MAX_CONFLICT_RETRIES = 3
 MAX_CREDIT_NOTE_NUMBER = 64
 
 
@@ -154,8 +154,15 @@ def upsert_invoices(
     store: DynamoStore,
     closed_for: Callable[[Creditor], Container[date]],
     policies_for: Callable[[Creditor], PolicyBook],
+    *,
+    actor: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Create or update invoices and their debtors as an import would; any problem refuses all, unwritten."""
+    """Create or update invoices and their debtors as an import would; any problem refuses all, unwritten.
+
+    Each debtor the request touched gets one `invoices_received` audit event naming the invoices sent and
+    those that were new, so the trail (and the events feed) shows when and by which key each invoice came.
+    """
     if not invoices or len(invoices) > MAX_INVOICES_PER_REQUEST:
         raise RequestRefused(
             [
@@ -186,6 +193,16 @@ def upsert_invoices(
         raise Conflict(
             [FieldProblem(f"invoices[{e.line - 1}].{e.field}", e.code, e.message) for e in report.errors]
         )
+    sent: dict[str, list[str]] = {}
+    for r in rows:
+        sent.setdefault(debtor_id_for(r.company_id, r.debtor_name), []).append(r.invoice_number)
+    store.record_audits(
+        creditor_id,
+        [(debtor_id, {"action": "invoices_received", "actor": actor, "channel": "api", "invoices": numbers,
+                      "created": [n for n in numbers if n not in owners]})
+         for debtor_id, numbers in sorted(sent.items())],
+        now,
+    )
     return {
         "created": report.imported,
         "updated": report.updated,
@@ -353,10 +370,15 @@ def apply_credit_note(
     now: datetime,
     store: DynamoStore,
     api_store: ApiStore,
-    closed_for: Callable[[Creditor], Container[date]],
-    policies_for: Callable[[Creditor], PolicyBook],
+    ports: PaymentPorts,
 ) -> dict[str, Any]:
-    """Lower the invoice's balance by the credit note, as an accepted dispute's does; once per number."""
+    """Lower the invoice's balance by the credit note, once per number, through the one write every credit
+    note takes (services/payments.record_credit_note: an e-invoice import's too), so a running installment
+    plan covering the invoice is paid down as by any payment, and a number is applied once by either door.
+
+    The same credit note again (same invoice, amount and currency) is acknowledged as a duplicate; the same
+    number for another credit is a conflict.
+    """
     creditor_id = caller.creditor_id
     problems: list[FieldProblem] = []
     try:
@@ -370,66 +392,39 @@ def apply_credit_note(
     if problems:
         raise RequestRefused(problems)
     number = fields.credit_note_number.strip()
-    # The e-invoice import keys its credit notes the same way: one number is applied once, by either door.
-    claim = f"{CREDIT_NOTE_EVENT_TYPE}:{credit_note_payment_id(creditor_id, number)}"
-    creditor = store.get_creditor(creditor_id)
     owner = store.invoice_owners(creditor_id, [fields.invoice_number]).get(fields.invoice_number)
-    if creditor is None or owner is None:
+    if store.get_creditor(creditor_id) is None or owner is None:
         raise UnknownInvoice(f"no invoice {fields.invoice_number!r}", number=fields.invoice_number)
-    for _attempt in range(MAX_CONFLICT_RETRIES):
-        recorded = api_store.find_credit_note(creditor_id, owner, number)
+    recorded = ports.store.get_payment(credit_note_payment_id(creditor_id, number))
+    if recorded is not None:
+        return _credit_note_seen(recorded, fields, number)
+    invoice = store.get_invoices(creditor_id, [(owner, fields.invoice_number)])[fields.invoice_number]
+    refused = _credit_note_problems(fields, invoice)
+    if refused:
+        raise RequestRefused(refused)
+    entry = CreditNoteEntry(number, Money(fields.amount_minor, invoice.currency), fields.issued_on,
+                            (invoice.number,))
+    outcome, change = record_credit_note(creditor_id, owner, entry, f"api:{caller.key_id}", now, ports)
+    if outcome is not Outcome.APPLIED or change is None:  # this number was applied meanwhile, or long ago
+        recorded = ports.store.get_payment(credit_note_payment_id(creditor_id, number))
         if recorded is not None:
-            return _credit_note_seen(recorded, fields, owner)
-        if api_store.credit_note_claimed(claim):
-            raise _applied_by_an_import()
-        invoice = store.get_invoices(creditor_id, [(owner, fields.invoice_number)])[fields.invoice_number]
-        debtor = store.get_debtors(creditor_id, [owner])[owner]
-        refused = _credit_note_problems(fields, invoice)
-        if refused:
-            raise RequestRefused(refused)
-        policy = policies_for(creditor).for_debtor(debtor.kind, debtor.risk_band)
-        credited = replace(invoice, paid=invoice.paid + Money(fields.amount_minor, invoice.currency))
-        credited = replace(credited, next_action_on=plan_next_action(credited, policy, closed_for(creditor)))
-        note = {
-            "credit_note_number": number,
-            "creditor_id": creditor_id,
-            "debtor_id": owner,
-            "invoice_number": invoice.number,
-            "amount_minor": fields.amount_minor,
-            "currency": invoice.currency,
-            "issued_on": fields.issued_on.isoformat(),
-            "recorded_at": now.isoformat(),
-        }
-        audit = {
-            "action": "credit_note_recorded",
-            "actor": f"api:{caller.key_id}",
-            "invoices": [invoice.number],
-            "credit_note_number": number,
-            "credit_minor": fields.amount_minor,
-            "currency": invoice.currency,
-            "before": {"balance_minor": invoice.balance.minor},
-            "after": {"balance_minor": credited.balance.minor},
-        }
-        try:
-            api_store.record_credit_note(credited, note, audit, now, store, claim)
-        except CreditNoteAppliedElsewhere:
-            raise _applied_by_an_import() from None
-        except (VersionConflict, CreditNoteExists):
-            continue
-        return {
-            "credit_note_number": number,
-            "invoice_number": invoice.number,
-            "debtor_id": owner,
-            "outcome": "recorded",
-            "balance_minor": credited.balance.minor,
-            "currency": invoice.currency,
-        }
-    raise VersionConflict(f"invoice {fields.invoice_number} kept changing while the credit note was recorded")
-
-
-def _applied_by_an_import() -> Conflict:
-    return Conflict([FieldProblem("credit_note_number", "credit_note_number_used",
-                                  "a credit note with this number was applied already, by an e-invoice import")])
+            return _credit_note_seen(recorded, fields, number)
+        legacy = api_store.find_credit_note(creditor_id, owner, number)
+        if legacy is not None and (legacy["invoice_number"], int(legacy["amount_minor"]), legacy["currency"]) == (
+                fields.invoice_number, fields.amount_minor, fields.currency):
+            return {"credit_note_number": number, "invoice_number": fields.invoice_number, "debtor_id": owner,
+                    "outcome": "duplicate", "balance_minor": None, "currency": fields.currency}
+        raise Conflict([FieldProblem("credit_note_number", "credit_note_number_used",
+                                     "this credit note number was applied already, to another invoice or amount")])
+    credited = next(i for i in change.invoices if i.number == invoice.number)
+    return {
+        "credit_note_number": number,
+        "invoice_number": invoice.number,
+        "debtor_id": owner,
+        "outcome": "recorded",
+        "balance_minor": credited.balance.minor,
+        "currency": invoice.currency,
+    }
 
 
 def _credit_note_problems(fields: CreditNoteFields, invoice: Invoice) -> list[FieldProblem]:
@@ -458,12 +453,12 @@ def _credit_note_problems(fields: CreditNoteFields, invoice: Invoice) -> list[Fi
     return problems
 
 
-def _credit_note_seen(recorded: dict[str, Any], fields: CreditNoteFields, owner: str) -> dict[str, Any]:
+def _credit_note_seen(recorded: Payment, fields: CreditNoteFields, number: str) -> dict[str, Any]:
     """The same credit note again is acknowledged; the same number for another credit is a conflict."""
     same = (
-        recorded["invoice_number"] == fields.invoice_number
-        and int(recorded["amount_minor"]) == fields.amount_minor
-        and recorded["currency"] == fields.currency
+        tuple(a.invoice_number for a in recorded.requested) == (fields.invoice_number,)
+        and recorded.amount == Money(fields.amount_minor, recorded.currency)
+        and recorded.currency == fields.currency
     )
     if not same:
         raise Conflict(
@@ -471,17 +466,17 @@ def _credit_note_seen(recorded: dict[str, Any], fields: CreditNoteFields, owner:
                 FieldProblem(
                     "credit_note_number",
                     "credit_note_number_used",
-                    "this credit note number was recorded with another invoice or amount",
+                    "this credit note number was applied already, to another invoice or amount",
                 )
             ]
         )
     return {
-        "credit_note_number": recorded["credit_note_number"],
-        "invoice_number": recorded["invoice_number"],
-        "debtor_id": owner,
+        "credit_note_number": number,
+        "invoice_number": fields.invoice_number,
+        "debtor_id": recorded.debtor_id,
         "outcome": "duplicate",
         "balance_minor": None,
-        "currency": recorded["currency"],
+        "currency": recorded.currency,
     }
 
 

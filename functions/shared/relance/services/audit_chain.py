@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from collections.abc import Callable
@@ -84,3 +84,13 @@ def verify_creditor(creditor_id: str, store: AuditChainStore, now: datetime,
     partitions = sorted({link.event_key.partition for link in links})
     events = {event_key_of(event): event for partition in partitions for event in store.debtor_events(partition)}
     return verify(links, events, head=store.head(creditor_id), now=now, grace=grace)
+
+
+def verify_debtor(creditor_id: str, partition: str, store: AuditChainStore, now: datetime,
+                  links: Sequence[ChainLink] | None = None,
+                  grace: timedelta = timedelta(minutes=15)) -> VerifyResult:
+    """Check one debtor's events against their links, and every link's place in the creditor's chain
+    (the evidence bundle's check: it reads the chain's links and this debtor's events, no other events)."""
+    links = store.links(creditor_id) if links is None else links
+    events = {event_key_of(event): event for event in store.debtor_events(partition)}
+    return verify(links, events, head=store.head(creditor_id), now=now, grace=grace, partition=partition)

@@ -87,6 +87,7 @@ class UnmatchedPayment:
     imported_at: datetime
     source: str = ""  # the file's name and line, to find it in the bank's export
     assigning_to: str | None = None  # a finance user is recording it for this debtor right now
+    candidates: tuple[str, ...] = ()  # debtor ids the reference or the payer's name pointed to, at import
 
     @property
     def entry_key(self) -> str:
@@ -258,7 +259,7 @@ def _queue(creditor_id: str, match: BankMatch, line_id: str, reason: UnmatchedRe
     decision = LineDecision(creditor_id, line_id, LineStatus.UNMATCHED, payment.received_on, payment.amount,
                             reason=reason.value, kind=MatchKind.UNMATCHED.value)
     entry = UnmatchedPayment(creditor_id, line_id, payment.received_on, payment.amount, payment.reference,
-                             payment.payer, reason, now, source)
+                             payment.payer, reason, now, source, candidates=match.candidates)
     stored = ports.store.queue_line(decision, entry, now, replacing=replacing)
     return LineResult(payment.line, line_id, payment.amount, MatchKind.UNMATCHED, reason=reason,
                       already_imported=not stored and not replacing)

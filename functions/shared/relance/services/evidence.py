@@ -15,7 +15,7 @@ from relance.domain.invoices import Invoice
 from relance.domain.late_fees import Rulebook
 from relance.domain.parties import Creditor, Debtor
 from relance.domain.rates import RateTable
-from relance.services.audit_chain import AuditChainStore, verify_creditor
+from relance.services.audit_chain import AuditChainStore, verify_debtor
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # every entry's timestamp: the same data gives the same bytes
 
@@ -62,8 +62,9 @@ def evidence_bundle(creditor_id: str, debtor_id: str, as_of: date, now: datetime
     document_keys = sorted({str(k) for c in contacts for k in c.get("document_keys") or ()})
     documents = {key: ports.documents.get(key) for key in document_keys}
     partition = keys.debtor_pk(creditor_id, debtor_id)
-    verification = verify_creditor(creditor_id, ports.chain, now=now)
-    links = [link for link in ports.chain.links(creditor_id) if link.event_key.partition == partition]
+    chain = ports.chain.links(creditor_id)
+    verification = verify_debtor(creditor_id, partition, ports.chain, now=now, links=chain)
+    links = [link for link in chain if link.event_key.partition == partition]
     rates, rulebook = ports.law()
     data = EvidenceData(
         creditor=creditor,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from relance.adapters import keys
 from relance.domain.access import address_sha256
@@ -27,11 +28,13 @@ from relance.domain.gdpr import (
     json_safe,
     personal_content,
     personal_values,
+    UnknownRetention,
     pseudonym,
     redact,
     retention_rule,
 )
 from relance.domain.invoices import Invoice
+from relance.domain.parties import Creditor
 
 CREDIT_PREFIX = "minor_"  # the credit item's attribute per currency (adapters/payments_store.py)
 ERASED_ACTION = "personal_data_erased"
@@ -129,7 +132,8 @@ def erase_debtor(creditor_id: str, debtor_id: str, actor: str, reason: str, now:
     related = ports.store.related_items(creditor_id, debtor_id, items)
     refusals = erasure_refusals(ports.store.invoices_in(by_entity.get("invoice", [])),
                                 by_entity.get("plan", []), by_entity.get("dispute", []), credit,
-                                [item for item in related if item.get("entity") == "payment"])
+                                [item for item in related if item.get("entity") == "payment"],
+                                [item for item in related if item.get("entity") == "unmatched_payment"])
     if refusals:
         raise ErasureRefused(refusals)
     values = personal_values([*items, *related])
@@ -191,3 +195,50 @@ def retention_sweep(creditor_id: str, country: str, today: date, now: datetime,
         if result.outcome is ErasureOutcome.ERASED:
             erased.append(debtor_id)
     return SweepResult(tuple(erased), tuple(refused), kept)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    """What one scheduled sweep over every creditor did: counts only, never a debtor id (they may be personal)."""
+
+    creditors_swept: int = 0
+    creditors_left: int = 0  # not reached before the invocation's time ran out
+    creditors_failed: tuple[str, ...] = ()  # no retention period for their country (jurisdictions.yaml)
+    erased: int = 0
+    refused: int = 0
+    kept: int = 0
+    per_creditor: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "creditors_failed": list(self.creditors_failed)}
+
+
+def sweep_creditors(creditors: Sequence[Creditor], now: datetime, years_by_jurisdiction: Mapping[str, int],
+                    ports: GdprPorts, seconds_left: Callable[[], float] | None = None,
+                    reserve_seconds: float = 120.0) -> SweepReport:
+    """The retention sweep of every creditor, each on its own calendar day; what the monthly schedule runs.
+
+    Stops before a creditor when less than `reserve_seconds` remain (`seconds_left`, the Lambda's clock):
+    those are counted in `creditors_left` for the operator (`relance gdpr sweep --creditor C` finishes
+    them, and the next run starts over; erasing twice finds nothing left). A creditor whose country has no
+    retention period is skipped and named, the others still swept.
+    """
+    swept = erased = refused = kept = 0
+    failed: list[str] = []
+    per_creditor: dict[str, dict[str, int]] = {}
+    for position, creditor in enumerate(creditors):
+        if seconds_left is not None and seconds_left() < reserve_seconds:
+            return SweepReport(swept, len(creditors) - position, tuple(failed), erased, refused, kept, per_creditor)
+        today = now.astimezone(ZoneInfo(creditor.timezone)).date()
+        try:
+            result = retention_sweep(creditor.creditor_id, creditor.country, today, now, years_by_jurisdiction, ports)
+        except UnknownRetention:
+            failed.append(creditor.creditor_id)
+            continue
+        swept += 1
+        erased += len(result.erased)
+        refused += len(result.refused)
+        kept += result.kept
+        per_creditor[creditor.creditor_id] = {"erased": len(result.erased), "refused": len(result.refused),
+                                              "kept": result.kept}
+    return SweepReport(swept, 0, tuple(failed), erased, refused, kept, per_creditor)

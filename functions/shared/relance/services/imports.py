@@ -16,14 +16,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, Protocol
 
 from relance.adapters.dynamo import DynamoStore, VersionConflict
 from relance.adapters.keys import import_report_key
-from relance.domain.csv_invoices import InvoiceRow, RowError, SkippedLine, read_invoices
+from relance.domain.csv_invoices import InvoiceRow, ParsedLine, RowError, SkippedLine, read_invoices
 from relance.domain.einvoice import (
     MAX_DOCUMENT_BYTES,
     PROFILE_NAMES,
@@ -39,7 +39,7 @@ from relance.domain.errors import InvalidImportFile, UnknownCreditor, UnknownDeb
 from relance.domain.invoices import Invoice
 from relance.domain.parties import Creditor, Debtor, debtor_id_for, language_for
 from relance.domain.dunning import plan_next_action
-from relance.domain.policy import PolicyBook
+from relance.domain.policy import DunningPolicy, PolicyBook
 from relance.services.payments import CreditNoteEntry, Outcome, PaymentPorts, PaymentStore, record_credit_note
 
 CHUNK_ROWS = 1_000  # one Query of the invoice number registry per chunk, BatchWriteItem batches kept full
@@ -67,6 +67,15 @@ class OriginalPdfs(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Who imports, from where, and when: each stored chunk of invoices leaves one audit event saying so."""
+
+    actor: str  # "cli:<user>", "s3-drop"
+    source: str  # the file's name (the S3 key for a drop)
+    at: datetime
+
+
 @dataclass
 class ImportReport:
     """The outcome of one file, in the shape `relance import --json` prints."""
@@ -85,6 +94,7 @@ class ImportReport:
     skipped_not_shown: int = 0
     credit_notes: int = 0  # credit notes applied (or, in a dry run, that would be)
     credited_minor: dict[str, int] = field(default_factory=dict)  # what they took off, per currency
+    provenance: Provenance | None = None  # not part of the report: the audit events' actor and source
 
     def add_error(self, error: RowError) -> None:
         """Note a problem; past MAX_REPORTED_ERRORS only the earliest lines are kept, the others counted."""
@@ -246,14 +256,17 @@ def import_file(
     originals: OriginalPdfs | None = None,
     payments: PaymentStore | None = None,
     now: datetime | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
     """Upsert every valid invoice by creditor + invoice number; a later file updates amounts paid.
 
     `stream` is a CSV export, a Factur-X PDF, a CII or UBL XML, or a ZIP of them (`name` labels a
     single document in the report). An e-invoice of another seller is refused; the original of an
     imported Factur-X PDF is kept through `originals`. Credit notes are applied through `payments`
-    (at `now`, the instant of the import) after every invoice of the file is stored.
+    (at `now`, the instant of the import) after every invoice of the file is stored. With `actor` and
+    `now`, every chunk that creates or changes invoices leaves an `invoices_imported` audit event.
     """
+    provenance = Provenance(actor, name or "", now) if actor is not None and now is not None else None
     creditor = store.get_creditor(creditor_id)
     if creditor is None:
         raise UnknownCreditor(f"no creditor {creditor_id!r}; create it first with `relance creditor add`",
@@ -262,17 +275,17 @@ def import_file(
     policies = policies_for(creditor)
     stream, kind = sniff(stream)
     if kind == CSV:
-        report = ImportReport()
+        report = ImportReport(provenance=provenance)
         _import_csv(stream, creditor_id, store, closed, policies, report, {}, progress)
         _collapse_errors(report)
         return report
-    report = ImportReport(lists_files=True)
+    report = ImportReport(lists_files=True, provenance=provenance)
     known_debtors: dict[str, Debtor] = {}
     seller = creditor_seller_ids(creditor.siren, creditor.vat_id)
     credit_notes: list[tuple[CreditNote, str, dict[str, Any]]] = []
     for file_name, file_kind, opened in _files_of(stream, kind, name, report):
         if file_kind == CSV:
-            part = ImportReport()
+            part = ImportReport(provenance=provenance and replace(provenance, source=f"{provenance.source}/{file_name}"))
             try:
                 _import_csv(opened, creditor_id, store, closed, policies, part, known_debtors, None)
             except InvalidImportFile as exc:  # this file of the ZIP, not the others
@@ -318,9 +331,16 @@ def _import_csv(stream: BinaryIO, creditor_id: str, store: DynamoStore, closed: 
                 policies: PolicyBook, report: ImportReport, known_debtors: dict[str, Debtor],
                 progress: Callable[[int], None] | None) -> None:
     """The CSV path: rows read as a stream and stored by chunks."""
+    _import_rows(read_invoices(stream), creditor_id, store, closed, policies, report, known_debtors, progress)
+
+
+def _import_rows(lines: Iterable[ParsedLine], creditor_id: str, store: DynamoStore, closed: Container[date],
+                 policies: PolicyBook, report: ImportReport, known_debtors: dict[str, Debtor],
+                 progress: Callable[[int], None] | None) -> None:
+    """Store the checked lines of an export (the whole file, or one part of a split one) by chunks."""
     chunk: list[InvoiceRow] = []
     line_in_error = 0  # a row's problems come one after the other: the row counts once
-    for parsed in read_invoices(stream):
+    for parsed in lines:
         if isinstance(parsed, SkippedLine):
             report.add_skipped(parsed)
             continue
@@ -363,6 +383,7 @@ def _store_chunk(
     wanted_debtors = {debtor_id_for(r.company_id, r.debtor_name) for r in rows} - set(known_debtors)
     known_debtors.update(store.get_debtors(creditor_id, wanted_debtors))
     new_invoices: list[Invoice] = []
+    changes: list[tuple[Invoice, Invoice, DunningPolicy]] = []  # (stored, incoming, its policy)
     debtors_to_write: dict[str, Debtor] = {}
     contacts_to_update: dict[str, Debtor] = {}
     for row in rows:
@@ -401,8 +422,20 @@ def _store_chunk(
         elif stored.same_terms(incoming):
             report.unchanged += 1
         else:
-            _update_terms(stored, incoming, store, lambda invoice: plan_next_action(invoice, policy, closed))
+            changes.append((stored, incoming, policy))
             report.updated += 1
+    trail = report.provenance
+    if trail is not None and (new_invoices or changes):
+        # One event for the chunk, not one per debtor: the calls per invoice stay within the import's budget.
+        # Written before the invoices: an import stopped after it stores them again on its rerun, and says so
+        # again; one stopped before it never leaves an invoice written without its event.
+        created = [invoice.number for invoice in new_invoices]
+        changed = [incoming.number for _stored, incoming, _policy in changes]
+        store.record_creditor_event(creditor_id, {
+            "action": "invoices_imported", "actor": trail.actor, "source": file or trail.source,
+            "invoices": created + changed, "created": created, "updated": changed}, trail.at)
+    for stored, incoming, policy in changes:
+        _update_terms(stored, incoming, store, lambda invoice, policy=policy: plan_next_action(invoice, policy, closed))
     store.put_new_invoices(new_invoices, list(debtors_to_write.values()))
     for debtor in contacts_to_update.values():  # never a whole-item rewrite: a bounce may have landed meanwhile
         store.update_debtor_contact(debtor)
@@ -510,7 +543,13 @@ def _files_of(stream: BinaryIO, kind: str, name: str | None,
                 continue
             with archive.open(info) as raw:
                 bounded = _Bounded(raw, MAX_ZIP_ENTRY_BYTES)
-                head = bounded.read(SNIFF_BYTES)
+                try:
+                    head = bounded.read(SNIFF_BYTES)
+                except InvalidImportFile as exc:  # damaged or crafted: this file is refused, not the others
+                    report.rows += 1
+                    report.add_error(RowError(0, "*", "invalid_file", str(exc), None, entry))
+                    report.files.append({"name": entry, "format": None, "outcome": "error"})
+                    continue
                 entry_kind = _kind_of(head)
                 if entry_kind == ZIP:
                     report.rows += 1
@@ -543,7 +582,11 @@ class _Bounded(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # noqa: ANN001 - a writable buffer
-        chunk = self._raw.read(len(buffer))
+        try:
+            chunk = self._raw.read(len(buffer))
+        except (zipfile.BadZipFile, zipfile.zlib.error, EOFError, OSError) as exc:  # CRC, deflate stream, cut short
+            raise InvalidImportFile(f"the file cannot be unpacked ({exc}): its ZIP headers do not match its "
+                                    "content; the archive is damaged or hostile") from exc
         self._read += len(chunk)
         if self._read > self._limit:
             raise InvalidImportFile(f"the file unpacks to more than {self._limit:,} bytes, more than its ZIP "
@@ -725,15 +768,25 @@ class ImportSummaryMailer(Protocol):
         ...
 
 
+class Splitter(Protocol):
+    """Splits a CSV too large for one invocation into parts imported by other invocations
+    (services/import_chunks.py); None leaves the file to this invocation."""
+
+    def split(self, drop: DroppedFile, stream: BinaryIO) -> DropOutcome | None:
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class DropOutcome:
-    """What became of a dropped file: "imported" (even with per-row errors), "refused" or "unknown_creditor"."""
+    """What became of a dropped file: "imported" (even with per-row errors), "refused", "unknown_creditor",
+    or "split" into parts imported by SQS chunks (services/import_chunks.py)."""
 
     status: str
     report_key: str
     rows: int
     errors: int
     mailed: bool
+    chunks: int = 0  # "split": the parts queued; "imported" by parts: how many were merged
 
 
 def import_dropped_file(
@@ -746,11 +799,14 @@ def import_dropped_file(
     mailer: ImportSummaryMailer,
     payments: PaymentStore | None = None,
     now: datetime | None = None,
+    splitter: Splitter | None = None,
 ) -> DropOutcome:
     """Import a dropped file through the same door as `relance import`, write its report next to it
     (`<key>.report.json`, the `relance import --json` shape) and mail finance a summary.
 
     A file that cannot be read at all, or that names an unknown creditor, still gets a report saying why.
+    With a `splitter`, a CSV of more lines than one part is only split here: its parts are imported
+    elsewhere, and the last of them writes the report and mails the summary.
     """
     report_key = import_report_key(drop.key)
     creditor = store.get_creditor(drop.creditor_id)
@@ -761,8 +817,12 @@ def import_dropped_file(
         return DropOutcome("unknown_creditor", report_key, 0, 1, False)
     with drop_box.open(drop.key, drop.version_id) as stream:
         try:
+            split = splitter.split(drop, stream) if splitter is not None else None
+            if split is not None:
+                return split
+            stream.seek(0)
             report = import_file(stream, drop.creditor_id, store, closed_for, policies_for, name=drop.name,
-                                 originals=originals, payments=payments, now=now).to_json()
+                                 originals=originals, payments=payments, now=now, actor="s3-drop").to_json()
             status = "imported"
         except InvalidImportFile as exc:
             report = {"error": {"code": exc.code, "message": str(exc)}}
