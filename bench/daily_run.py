@@ -23,52 +23,20 @@ of this process is counted at botocore's `_make_api_call` (bench/aws_counts.py).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from aws_counts import Calls
+from moto_process import moto_server
 
 RUN_DAY = date(2026, 12, 8)  # a Tuesday, not a holiday, not the month's first business day (no month-end snapshot)
 INVOICES_PER_DEBTOR = 5
 CHUNK_DEBTORS = 1_000  # debtors (and their invoices) per put_new_invoices call
-
-
-@contextlib.contextmanager
-def moto_server():
-    """A fresh moto server (with relance_cli.moto_patches) in its own process group; yields its address."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter running moto
-        [sys.executable, "-m", "relance_cli.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(300):
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 - local moto
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"moto server did not answer at {endpoint}")
-        yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # a server busy freeing a large table: it has done its job
-            server.kill()
-            server.wait()
 
 
 def _history(invoice, policy, closed):

@@ -27,17 +27,15 @@ import contextlib
 import os
 import random
 import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from aws_counts import Calls
+from moto_process import moto_server
 
 LAMBDA_SECONDS = 15 * 60
 # Latencies of one call from a Lambda in the table's region, for the estimate (DynamoDB's usual p50;
@@ -112,30 +110,12 @@ def moto_backend(in_process: bool):
         with mock_aws():
             yield
         return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter running moto
-        [sys.executable, "-m", "relance_cli.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(200):
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 - local moto
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
-        yield
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL", None)
-        server.terminate()
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a server busy freeing a large table: it has done its job
-            server.kill()
-            server.wait()
+            yield
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def real_import(path: Path, calls: Calls, in_process: bool, progress: bool) -> dict:

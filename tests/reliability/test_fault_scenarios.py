@@ -275,15 +275,21 @@ def test_an_ses_read_timeout_mid_batch_never_sends_a_second_mail_and_records_the
 # --- two workers on one debtor ---------------------------------------------------------------------
 
 
-def test_two_workers_on_one_debtor_make_one_contact(relance, stack, tmp_path, monkeypatch, capsys):
+def _one_debtors_job(relance, stack, tmp_path):
+    """One debtor's export imported and scanned: the export, the worker's SQS event for the debtor's job, the
+    debtor id, the worker's module (loaded as Lambda does) and the job."""
     export = small_export(tmp_path, debtors=1)
     relance.json("import", str(export), "--creditor", CREDITOR)
     _scan_day(stack)
     event, debtor_id = _one_job_event(stack)
     worker = local_lambda.handler_of(WORKER) and local_lambda._MODULES[WORKER]
-    job = ReminderJob.from_dict(json.loads(event["Records"][0]["body"]))
+    return export, event, debtor_id, worker, ReminderJob.from_dict(json.loads(event["Records"][0]["body"]))
+
+
+def test_two_workers_on_one_debtor_make_one_contact(relance, stack, tmp_path, monkeypatch, capsys):
+    export, event, debtor_id, worker, job = _one_debtors_job(relance, stack, tmp_path)
     # what the handler calls per record: Powertools' idempotent wrapper (built on the container's first job)
-    idempotent_step = worker.idempotent_step() if hasattr(worker, "idempotent_step") else worker.step_once
+    idempotent_step = worker.idempotent_step()
     rivals: list[object] = []
 
     def rivals_start_while_the_first_is_with_ses():
@@ -312,12 +318,7 @@ def test_two_workers_on_one_debtor_make_one_contact(relance, stack, tmp_path, mo
 
 
 def test_two_workers_that_both_find_the_day_pending_send_one_mail(relance, stack, tmp_path, monkeypatch, capsys):
-    export = small_export(tmp_path, debtors=1)
-    relance.json("import", str(export), "--creditor", CREDITOR)
-    _scan_day(stack)
-    event, debtor_id = _one_job_event(stack)
-    worker = local_lambda.handler_of(WORKER) and local_lambda._MODULES[WORKER]
-    job = ReminderJob.from_dict(json.loads(event["Records"][0]["body"]))
+    export, event, debtor_id, worker, job = _one_debtors_job(relance, stack, tmp_path)
     real_mark = DynamoStore.mark_sending
     rival: list[object] = []
 
