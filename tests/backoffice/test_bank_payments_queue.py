@@ -22,14 +22,20 @@ from tests.backoffice.conftest import sign_in
 def queued(world):
     """Debtor d-1 owes F-d-1-1 (1 250,00 €) and F-d-1-2; the bank export holds 1 250,00 € from a stranger."""
     world.seed_debtor("d-1", "Boulangerie Martin SARL")
+    store, report = import_statement_line(world, "VIREMENT SOLDE", "M. ET MME BERNARD", "1 250,00")
+    assert report.to_json()["unmatched"] == 1
+    return store
+
+
+def import_statement_line(world, label: str, payer: str, amount: str):
+    """A bank export of one credit received two days ago, imported for the creditor: (store, report)."""
     store = BankPaymentsStore(world.store.table_name)
     paid_on = (today() - timedelta(days=2)).strftime("%d/%m/%Y")
-    export = f"Date;Libellé;Émetteur;Montant\n{paid_on};VIREMENT SOLDE;M. ET MME BERNARD;1 250,00\n".encode()
+    export = f"Date;Libellé;Émetteur;Montant\n{paid_on};{label};{payer};{amount}\n".encode()
     report = import_bank_payments("atelier", export, "import:test", datetime.now(UTC),
                                   BankImportPorts(store, PaymentPorts(store, closed_for, policies_for)),
                                   name="releve.csv")
-    assert report.to_json()["unmatched"] == 1
-    return store
+    return store, report
 
 
 def action_url(page: str, action: str) -> str:
@@ -57,11 +63,7 @@ def test_finance_sees_the_waiting_payment_with_its_payer_reference_and_why(clien
 def test_a_payer_named_like_one_debtor_is_suggested_with_that_debtor_filled_in(client, world):
     world.seed_debtor("d-1", "Boulangerie Martin SARL")
     world.seed_debtor("d-2", "Garage Lefèvre")
-    store = BankPaymentsStore(world.store.table_name)
-    paid_on = (today() - timedelta(days=2)).strftime("%d/%m/%Y")
-    export = f"Date;Libellé;Émetteur;Montant\n{paid_on};ACOMPTE;BOULANGERIE MARTIN;3,00\n".encode()
-    import_bank_payments("atelier", export, "import:test", datetime.now(UTC),
-                         BankImportPorts(store, PaymentPorts(store, closed_for, policies_for)), name="releve.csv")
+    import_statement_line(world, "ACOMPTE", "BOULANGERIE MARTIN", "3,00")
     sign_in(client, FINANCE)
 
     page = client.get("/payments/unmatched?lang=en").get_data(as_text=True)
